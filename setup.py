@@ -1,0 +1,101 @@
+"""Build script for wscodec.
+
+Every ``wscodec/_*_c.pyx`` module is compiled with the directives below (the one place where
+they live).  Environment switches:
+
+* ``WSCODEC_NO_EXTENSIONS=1``  build nothing: the pure-Python twins are used (forced on for
+  interpreters other than CPython).
+* ``WSCODEC_REQUIRE_EXTENSIONS=1``  a compiled module that fails to build fails the install
+  (release builds); otherwise the install falls back to the pure twin with a warning.
+* ``WSCODEC_SANITIZE=1``  compile with ``-fsanitize=address,undefined`` (debug builds).
+* ``WSCODEC_ANNOTATE=1``  write Cython's HTML annotation next to each ``.pyx``.
+"""
+
+import glob
+import os
+import platform
+import sys
+
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+
+def _flag(name):
+    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
+
+
+NO_EXTENSIONS = _flag("WSCODEC_NO_EXTENSIONS") or platform.python_implementation() != "CPython"
+REQUIRE_EXTENSIONS = _flag("WSCODEC_REQUIRE_EXTENSIONS")
+SANITIZE = _flag("WSCODEC_SANITIZE")
+ANNOTATE = _flag("WSCODEC_ANNOTATE")
+
+# Compiler directives: one place for all modules.  The hot modules run without bounds or
+# wraparound checks; every index in them is checked by hand against an explicit length.
+DIRECTIVES = {
+    "language_level": 3,
+    "freethreading_compatible": True,
+    "embedsignature": True,
+    "boundscheck": False,
+    "wraparound": False,
+    "initializedcheck": False,
+    "cdivision": True,
+}
+
+
+def _compile_args():
+    if sys.platform == "win32":
+        return ["/O2"], []
+    args = ["-O3", "-fno-strict-aliasing"]
+    link = []
+    if SANITIZE:
+        san = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-g", "-O1"]
+        args = [a for a in args if a != "-O3"] + san
+        link += ["-fsanitize=address,undefined"]
+    return args, link
+
+
+def _extensions():
+    if NO_EXTENSIONS:
+        return []
+    cflags, ldflags = _compile_args()
+    exts = []
+    for pyx in sorted(glob.glob(os.path.join("wscodec", "_*_c.pyx"))):
+        name = "wscodec." + os.path.splitext(os.path.basename(pyx))[0]
+        exts.append(
+            Extension(
+                name,
+                [pyx],
+                include_dirs=["wscodec", os.path.join("wscodec", "simd")],
+                extra_compile_args=cflags,
+                extra_link_args=ldflags,
+            )
+        )
+    return exts
+
+
+class BuildExt(build_ext):
+    """Cythonize and compile each module on its own, so one failure falls back to its twin."""
+
+    def build_extension(self, ext):
+        try:
+            from Cython.Build import cythonize
+
+            (cythonized,) = cythonize(
+                [ext],
+                compiler_directives=DIRECTIVES,
+                annotate=ANNOTATE,
+                quiet=True,
+                force=self.force,
+            )
+            ext.sources = cythonized.sources
+            super().build_extension(ext)
+        except (Exception, SystemExit) as exc:
+            if REQUIRE_EXTENSIONS:
+                raise
+            sys.stderr.write(
+                "WARNING: could not compile %s (%s); the pure-Python twin will be used. "
+                "Set WSCODEC_REQUIRE_EXTENSIONS=1 to make this an error.\n" % (ext.name, exc)
+            )
+
+
+setup(ext_modules=_extensions(), cmdclass={"build_ext": BuildExt})

@@ -1,0 +1,38 @@
+"""wscodec: a fast WebSocket (RFC 6455 / RFC 7692) codec.
+
+The byte work every WebSocket library repeats — masking, UTF-8 validation, frame parsing and
+framing — compiled with Cython, behind a small sans-IO API.  Each compiled module has a
+pure-Python twin with identical behaviour; ``IMPLEMENTATION`` says which one is loaded.
+"""
+
+__version__ = "0.1.0"
+
+from ._constants import CloseCode, Opcode
+from ._errors import HandshakeError, InvalidPayload, PayloadTooBig, ProtocolError
+from ._select import IMPLEMENTATION, frames as _frames, mask as _mask, utf8 as _utf8
+
+apply_mask = _mask.apply_mask
+mask_inplace = _mask.mask_inplace
+validate_utf8 = _utf8.validate_utf8
+Utf8Validator = _utf8.Utf8Validator
+Frame = _frames.Frame
+FrameDecoder = _frames.FrameDecoder
+encode_frame = _frames.encode_frame
+
+__all__ = [
+    "IMPLEMENTATION",
+    "__version__",
+    "Opcode",
+    "CloseCode",
+    "ProtocolError",
+    "InvalidPayload",
+    "PayloadTooBig",
+    "HandshakeError",
+    "apply_mask",
+    "mask_inplace",
+    "validate_utf8",
+    "Utf8Validator",
+    "Frame",
+    "FrameDecoder",
+    "encode_frame",
+]
