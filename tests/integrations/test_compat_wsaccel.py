@@ -1,0 +1,250 @@
+"""wsaccel-compatible maskers and validator (both twins) against wsaccel itself, stdlib
+decoding, and each other."""
+
+import array
+import os
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+KEY = b"\x37\xfa\x21\x3d"
+
+
+def reference_mask(data, key, offset=0):
+    """RFC 6455 §5.3 written out: octet i XOR key[i % 4]."""
+    return bytes(b ^ key[(offset + i) % 4] for i, b in enumerate(data))
+
+
+# --- masking ------------------------------------------------------------------------------
+
+
+def test_rfc_example(impl):
+    # RFC 6455 §5.7: masked "Hello" with key 37 fa 21 3d.
+    assert impl.compat.websocket_mask(KEY, b"Hello") == b"\x7f\x9f\x4d\x51\x58"
+    assert impl.compat.XorMaskerSimple(KEY).process(b"Hello") == b"\x7f\x9f\x4d\x51\x58"
+
+
+@pytest.mark.parametrize("n", range(0, 68))
+def test_websocket_mask_every_length(impl, n):
+    data = bytes((i * 7 + 3) & 0xFF for i in range(n))
+    assert impl.compat.websocket_mask(KEY, data) == reference_mask(data, KEY)
+
+
+@pytest.mark.parametrize(
+    "convert",
+    [bytes, bytearray, memoryview, lambda b: array.array("B", b), lambda b: memoryview(b * 2)[::2]],
+    ids=["bytes", "bytearray", "memoryview", "array", "strided"],
+)
+def test_buffer_types(impl, convert):
+    data = bytes(range(40))
+    expected = reference_mask(data, KEY)
+    assert impl.compat.websocket_mask(convert(KEY), convert(data)) == expected
+    assert impl.compat.XorMaskerSimple(convert(KEY)).process(convert(data)) == expected
+    out = impl.compat.abnf_mask(convert(KEY), convert(data))
+    assert type(out) is bytes and out == expected
+
+
+@pytest.mark.parametrize("key", [b"", b"abc", b"abcde"])
+def test_bad_key_length(impl, key):
+    with pytest.raises(ValueError):
+        impl.compat.websocket_mask(key, b"data")
+    with pytest.raises(ValueError):
+        impl.compat.XorMaskerSimple(key)
+    with pytest.raises(ValueError):
+        impl.compat.createXorMasker(key, 10)
+
+
+@pytest.mark.parametrize("bad", ["text", 1234, [1, 2, 3, 4], None])
+def test_non_buffers_are_type_errors(impl, bad):
+    with pytest.raises(TypeError):
+        impl.compat.websocket_mask(KEY, bad)
+    with pytest.raises(TypeError):
+        impl.compat.websocket_mask(bad, b"data")
+    with pytest.raises(TypeError):
+        impl.compat.XorMaskerSimple(KEY).process(bad)
+    with pytest.raises(TypeError):
+        impl.compat.Utf8Validator().validate(bad)
+
+
+def test_abnf_mask_accepts_str_and_none(impl):
+    # websocket-client's ABNF.mask reads str arguments as latin-1 and None as no data.
+    assert impl.compat.abnf_mask("\x37\xfa\x21\x3d", "Hello") == b"\x7f\x9f\x4d\x51\x58"
+    assert impl.compat.abnf_mask(KEY, None) == b""
+    with pytest.raises(ValueError):
+        impl.compat.abnf_mask("abc", b"x")
+
+
+def test_large_payload_released_gil_path(impl):
+    data = os.urandom((1 << 16) + 13)
+    masker = impl.compat.XorMaskerSimple(KEY)
+    assert masker.process(data) == reference_mask(data, KEY)
+    assert masker.pointer() == len(data)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    data=st.binary(max_size=300),
+    key=st.binary(min_size=4, max_size=4),
+    cuts=st.lists(st.integers(0, 300), max_size=6),
+)
+def test_chunked_masking_matches_wsaccel(impl, data, key, cuts):
+    wsaccel = pytest.importorskip("wsaccel.xormask")
+    ours = impl.compat.createXorMasker(key, len(data))
+    theirs = wsaccel.createXorMasker(key, len(data))
+    bounds = sorted({0, len(data), *[c for c in cuts if c <= len(data)]})
+    out = b""
+    for a, b in zip(bounds, bounds[1:]):
+        chunk = ours.process(data[a:b])
+        assert chunk == theirs.process(data[a:b])
+        assert ours.pointer() == theirs.pointer() == b
+        out += chunk
+    assert out == reference_mask(data, key)
+    ours.reset()
+    assert ours.pointer() == 0
+    assert ours.process(data[:5]) == reference_mask(data[:5], key)
+
+
+def test_null_masker(impl):
+    m = impl.compat.XorMaskerNull()
+    data = bytearray(b"abc")
+    assert m.process(data) is data
+    assert m.process(b"de") == b"de"
+    assert m.pointer() == 5
+    m.reset()
+    assert m.pointer() == 0
+    assert impl.compat.XorMaskerNull(KEY).pointer() == 0
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.binary(max_size=200), key=st.binary(min_size=4, max_size=4))
+def test_twins_agree(c_twin, py_twin, data, key):
+    assert c_twin.compat.websocket_mask(key, data) == py_twin.compat.websocket_mask(key, data)
+
+
+# --- UTF-8 --------------------------------------------------------------------------------
+
+# (input, wsaccel's answer) pairs; also the RFC 3629 §3 boundaries.
+UTF8_CASES = [
+    (b"", (True, True, 0, 0)),
+    (b"hello", (True, True, 5, 5)),
+    ("µ@ßöäüàá".encode(), (True, True, 15, 15)),
+    (b"ok\xe4\xb8", (True, False, 4, 4)),          # valid so far, mid-character
+    (b"ab\xc0\xaf", (False, False, 2, 2)),         # C0 is always overlong
+    (b"\xed\xa0\x80", (False, False, 1, 1)),       # surrogate U+D800
+    (b"\xed\x9f\xbf", (True, True, 3, 3)),         # U+D7FF, last before the surrogates
+    (b"\xe0\x9f\xbf", (False, False, 1, 1)),       # overlong 3-byte form
+    (b"\xf0\x8f\xbf\xbf", (False, False, 1, 1)),   # overlong 4-byte form
+    (b"\xf4\x8f\xbf\xbf", (True, True, 4, 4)),     # U+10FFFF
+    (b"\xf4\x90\x80\x80", (False, False, 1, 1)),   # above U+10FFFF
+    (b"\xf5", (False, False, 0, 0)),
+    (b"\xff", (False, False, 0, 0)),
+    (b"\x80", (False, False, 0, 0)),               # stray continuation byte
+    (b"abcdefghij\xc3", (True, False, 11, 11)),
+]
+
+
+@pytest.mark.parametrize("data,expected", UTF8_CASES)
+def test_validator_cases(impl, data, expected):
+    assert impl.compat.Utf8Validator().validate(data) == expected
+
+
+@pytest.mark.parametrize("data,expected", UTF8_CASES)
+def test_validator_cases_match_wsaccel(data, expected):
+    wsaccel = pytest.importorskip("wsaccel.utf8validator")
+    assert wsaccel.Utf8Validator().validate(data) == expected
+
+
+def test_validator_is_sticky_until_reset(impl):
+    v = impl.compat.Utf8Validator()
+    assert v.validate(b"abc") == (True, True, 3, 3)
+    assert v.validate(b"\xe4\xb8") == (True, False, 2, 5)
+    assert v.validate(b"A") == (False, False, 0, 5)
+    assert v.validate(b"more") == (False, False, 0, 5)
+    v.reset()
+    assert v.validate(b"\xe4\xb8\xad") == (True, True, 3, 3)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    data=st.one_of(
+        st.binary(max_size=64),
+        st.text(max_size=40).map(lambda s: s.encode("utf-8", "surrogatepass")),
+    ),
+    cuts=st.lists(st.integers(0, 200), max_size=5),
+)
+def test_validator_split_anywhere_matches_wsaccel_and_decode(impl, data, cuts):
+    wsaccel = pytest.importorskip("wsaccel.utf8validator")
+    ours = impl.compat.Utf8Validator()
+    theirs = wsaccel.Utf8Validator()
+    bounds = sorted({0, len(data), *[c for c in cuts if c <= len(data)]})
+    result = None
+    for a, b in zip(bounds, bounds[1:]):
+        result = ours.validate(data[a:b])
+        assert result == theirs.validate(data[a:b])
+    if result is None:
+        result = ours.validate(b"")
+    try:
+        data.decode("utf-8")
+        decodes = True
+    except UnicodeDecodeError:
+        decodes = False
+    assert (result[0] and result[1]) == decodes
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.binary(max_size=100))
+def test_validator_twins_agree(c_twin, py_twin, data):
+    assert c_twin.compat.Utf8Validator().validate(data) == py_twin.compat.Utf8Validator().validate(
+        data
+    )
+
+
+def test_validator_long_input(impl):
+    text = ("ascii run " * 5000 + "中文字符" * 3000).encode()
+    assert impl.compat.Utf8Validator().validate(text) == (True, True, len(text), len(text))
+    bad = text + b"\xed\xbf\xbf" + text
+    res = impl.compat.Utf8Validator().validate(bad)
+    assert res == (False, False, len(text) + 1, len(text) + 1)
+
+
+# --- wscodec.compat.wsaccel ---------------------------------------------------------------
+
+
+def test_wsaccel_module_surface():
+    from wscodec import compat
+    from wscodec.compat import wsaccel
+
+    assert wsaccel.XorMaskerSimple is compat.XorMaskerSimple
+    assert wsaccel.xormask.createXorMasker is compat.createXorMasker
+    assert wsaccel.utf8validator.Utf8Validator is compat.Utf8Validator
+    assert wsaccel.XorMaskerNull is compat.XorMaskerNull
+
+
+def test_wsaccel_alias_makes_wsaccel_imports_resolve_to_wscodec():
+    import importlib
+    import sys
+
+    from wscodec.compat import wsaccel as ours
+
+    before = {n: sys.modules.get(n) for n in ("wsaccel", "wsaccel.xormask", "wsaccel.utf8validator")}
+    ours.alias()
+    try:
+        ours.alias()  # idempotent
+        mod = importlib.import_module("wsaccel.xormask")
+        assert mod.createXorMasker is ours.createXorMasker
+        from wsaccel.utf8validator import Utf8Validator
+
+        assert Utf8Validator is ours.Utf8Validator
+    finally:
+        ours.unalias()
+    ours.unalias()
+    after = {n: sys.modules.get(n) for n in before}
+    assert after == before
+
+
+def test_compat_uses_compiled_twin():
+    from wscodec import _select, compat
+
+    expected = "python" if _select.NO_EXTENSIONS else "c"
+    assert compat.IMPLEMENTATION == expected
