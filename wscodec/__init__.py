@@ -10,6 +10,8 @@ __version__ = "0.1.0"
 from ._constants import CloseCode, Opcode
 from ._errors import HandshakeError, InvalidPayload, PayloadTooBig, ProtocolError
 from ._select import IMPLEMENTATION, frames as _frames, mask as _mask, utf8 as _utf8
+from ._deflate_params import PerMessageDeflate
+from .handshake import accept_key, generate_key
 
 apply_mask = _mask.apply_mask
 mask_inplace = _mask.mask_inplace
@@ -35,4 +37,7 @@ __all__ = [
     "Frame",
     "FrameDecoder",
     "encode_frame",
+    "PerMessageDeflate",
+    "accept_key",
+    "generate_key",
 ]

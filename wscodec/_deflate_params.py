@@ -1,0 +1,343 @@
+"""permessage-deflate parameters (RFC 7692): the agreement, header parsing and negotiation.
+
+Plain Python shared by both twins (like ``_errors.py``): none of this is on a hot path.  The
+compression itself lives in the message modules, which build their zlib streams from a
+:class:`PerMessageDeflate`.
+"""
+
+__all__ = ["PerMessageDeflate", "EXTENSION_NAME", "split_header_list", "parse_extension"]
+
+#: The extension token (RFC 7692 §7).
+EXTENSION_NAME = "permessage-deflate"
+
+#: LZ77 window sizes a peer may ask for (RFC 7692 §7.1.2.1, §7.1.2.2).
+MIN_WINDOW_BITS = 8
+MAX_WINDOW_BITS = 15
+
+# tchar (RFC 9110 §5.6.2): the characters of a token.
+_TCHAR = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_OWS = " \t"
+
+
+def is_token(value):
+    """True if ``value`` is a non-empty RFC 9110 token."""
+    return bool(value) and all(c in _TCHAR for c in value)
+
+
+def split_header_list(value, sep=",", keep_empty=False):
+    """Split ``value`` on ``sep`` outside quoted strings; strip OWS; drop empty elements.
+
+    RFC 9110 §5.6.1: a recipient accepts empty list elements and ignores them.  An
+    unterminated quoted string runs to the end of the value (the element is then malformed
+    and its parser refuses it).  ``keep_empty=True`` keeps empty pieces (parameters).
+    """
+    parts = []
+    start = 0
+    i = 0
+    n = len(value)
+    quoted = False
+    while i < n:
+        c = value[i]
+        if quoted:
+            if c == "\\":
+                i += 1
+            elif c == '"':
+                quoted = False
+        elif c == '"':
+            quoted = True
+        elif c == sep:
+            parts.append(value[start:i])
+            start = i + 1
+        i += 1
+    parts.append(value[start:])
+    parts = [p.strip(_OWS) for p in parts]
+    return parts if keep_empty else [p for p in parts if p]
+
+
+def _unquote(value):
+    # quoted-string (RFC 9110 §5.6.4): DQUOTE *( qdtext / quoted-pair ) DQUOTE.
+    if len(value) < 2 or value[-1] != '"':
+        raise ValueError("unterminated quoted string: %r" % value)
+    out = []
+    i = 1
+    end = len(value) - 1
+    while i < end:
+        c = value[i]
+        if c == "\\":
+            i += 1
+            if i >= end:
+                raise ValueError("dangling escape in quoted string: %r" % value)
+            c = value[i]
+        elif c == '"':
+            raise ValueError("stray quote in quoted string: %r" % value)
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+def parse_extension(element):
+    """Parse one extension element ``name; p1; p2=v`` (RFC 6455 §9.1).
+
+    Returns ``(name, [(param, value_or_None), ...])``; raises ``ValueError`` if malformed.
+    Parameter values may be tokens or quoted strings (unquoted here).
+    """
+    if not isinstance(element, str):
+        raise TypeError("extension header value must be str, not %s" % type(element).__name__)
+    pieces = split_header_list(element, ";", keep_empty=True)
+    # "name;" and "name;;p" are not in the grammar: every piece must be non-empty.
+    if not all(pieces):
+        raise ValueError("empty extension or parameter in %r" % element)
+    name = pieces[0]
+    if not is_token(name):
+        raise ValueError("invalid extension name %r" % name)
+    params = []
+    for piece in pieces[1:]:
+        if "=" in piece:
+            pname, _, pvalue = piece.partition("=")
+            pname = pname.rstrip(_OWS)
+            pvalue = pvalue.lstrip(_OWS)
+            if pvalue.startswith('"'):
+                pvalue = _unquote(pvalue)
+            if not is_token(pvalue):
+                raise ValueError("invalid value for extension parameter %r: %r" % (pname, pvalue))
+        else:
+            pname, pvalue = piece, None
+        if not is_token(pname):
+            raise ValueError("invalid extension parameter name %r" % pname)
+        params.append((pname, pvalue))
+    return name, params
+
+
+def _check_bits(name, value, allow_none=False):
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError("%s must be an int, not %s" % (name, type(value).__name__))
+    if not MIN_WINDOW_BITS <= value <= MAX_WINDOW_BITS:
+        raise ValueError("%s must be between 8 and 15, not %d" % (name, value))
+    return value
+
+
+def _parse_bits(name, value):
+    # RFC 7692 §7.1.2.1/§7.1.2.2: 1*DIGIT without leading zeros, 8 to 15.
+    if value is None:
+        raise ValueError("%s needs a value" % name)
+    if not value.isdigit() or not value.isascii() or (len(value) > 1 and value[0] == "0"):
+        raise ValueError("invalid %s value %r" % (name, value))
+    bits = int(value)
+    if not MIN_WINDOW_BITS <= bits <= MAX_WINDOW_BITS:
+        raise ValueError("%s must be between 8 and 15, not %d" % (name, bits))
+    return bits
+
+
+class PerMessageDeflate:
+    """permessage-deflate parameters (RFC 7692 §7.1).
+
+    As an *agreement* (what :class:`MessageDecoder` / :class:`MessageEncoder` take as
+    ``deflate=``) the four values are the negotiated ones; ``15`` means no window limit.
+    As an *offer* (client side, ``build_request(extensions=[...])`` and
+    ``Request.extensions``) the same object says what the client proposes, and
+    ``client_max_window_bits=None`` stands for the parameter sent without a value: "the server
+    may limit my window" (RFC 7692 §7.1.2.2).  As an agreement, ``None`` means 15.
+
+    Instances are immutable and compare equal by value.
+    """
+
+    __slots__ = (
+        "_server_no_context_takeover",
+        "_client_no_context_takeover",
+        "_server_max_window_bits",
+        "_client_max_window_bits",
+    )
+
+    def __init__(
+        self,
+        server_no_context_takeover=False,
+        client_no_context_takeover=False,
+        server_max_window_bits=15,
+        client_max_window_bits=15,
+    ):
+        for name, flag in (
+            ("server_no_context_takeover", server_no_context_takeover),
+            ("client_no_context_takeover", client_no_context_takeover),
+        ):
+            if not isinstance(flag, bool):
+                raise TypeError("%s must be a bool, not %s" % (name, type(flag).__name__))
+        object.__setattr__(self, "_server_no_context_takeover", server_no_context_takeover)
+        object.__setattr__(self, "_client_no_context_takeover", client_no_context_takeover)
+        object.__setattr__(
+            self, "_server_max_window_bits", _check_bits("server_max_window_bits", server_max_window_bits)
+        )
+        object.__setattr__(
+            self,
+            "_client_max_window_bits",
+            _check_bits("client_max_window_bits", client_max_window_bits, allow_none=True),
+        )
+
+    def __setattr__(self, name, value):
+        raise AttributeError("PerMessageDeflate is immutable")
+
+    server_no_context_takeover = property(lambda self: self._server_no_context_takeover)
+    client_no_context_takeover = property(lambda self: self._client_no_context_takeover)
+    server_max_window_bits = property(lambda self: self._server_max_window_bits)
+    client_max_window_bits = property(lambda self: self._client_max_window_bits)
+
+    def _key(self):
+        return (
+            self._server_no_context_takeover,
+            self._client_no_context_takeover,
+            self._server_max_window_bits,
+            self._client_max_window_bits,
+        )
+
+    def __eq__(self, other):
+        if type(other) is not PerMessageDeflate:
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self):
+        return hash(self._key())
+
+    def __repr__(self):
+        return (
+            "PerMessageDeflate(server_no_context_takeover=%r, client_no_context_takeover=%r, "
+            "server_max_window_bits=%r, client_max_window_bits=%r)" % self._key()
+        )
+
+    def __reduce__(self):
+        return (PerMessageDeflate, self._key())
+
+    # -- window sizes each side uses (an agreement's view) -------------------------------
+
+    def window_bits(self, client):
+        """The LZ77 window (bits) the ``client`` (True) or server (False) side compresses with."""
+        if client:
+            bits = self._client_max_window_bits
+            return MAX_WINDOW_BITS if bits is None else bits
+        return self._server_max_window_bits
+
+    def no_context_takeover(self, client):
+        """True if the ``client`` (True) or server (False) side resets its context per message."""
+        return self._client_no_context_takeover if client else self._server_no_context_takeover
+
+    # -- header ------------------------------------------------------------------------
+
+    @classmethod
+    def from_params(cls, params):
+        """Build from parsed ``(name, value)`` pairs (RFC 7692 §7.1); ``ValueError`` if invalid.
+
+        Unknown or repeated parameters, a value on a ``*_no_context_takeover`` flag, and a
+        window size outside 8..15 make the offer or response invalid (RFC 7692 §7.1).
+        """
+        seen = set()
+        kwargs = {}
+        for name, value in params:
+            if name in seen:
+                raise ValueError("duplicate permessage-deflate parameter %r" % name)
+            seen.add(name)
+            if name in ("server_no_context_takeover", "client_no_context_takeover"):
+                # RFC 7692 §7.1.1.1, §7.1.1.2: these parameters have no value.
+                if value is not None:
+                    raise ValueError("%s takes no value" % name)
+                kwargs[name] = True
+            elif name == "server_max_window_bits":
+                # RFC 7692 §7.1.2.1: a value is required.
+                kwargs[name] = _parse_bits(name, value)
+            elif name == "client_max_window_bits":
+                # RFC 7692 §7.1.2.2: an offer may carry it without a value.
+                kwargs[name] = None if value is None else _parse_bits(name, value)
+            else:
+                raise ValueError("unknown permessage-deflate parameter %r" % name)
+        return cls(**kwargs)
+
+    @classmethod
+    def from_header(cls, value):
+        """Parse one ``permessage-deflate`` element of a Sec-WebSocket-Extensions value.
+
+        ``ValueError`` if it is malformed, names another extension, holds more than one
+        element, or has unknown, repeated or out-of-range parameters.
+        """
+        if not isinstance(value, str):
+            raise TypeError("header value must be str, not %s" % type(value).__name__)
+        elements = split_header_list(value)
+        if len(elements) != 1:
+            raise ValueError("expected exactly one extension, got %r" % value)
+        name, params = parse_extension(elements[0])
+        if name.lower() != EXTENSION_NAME:
+            raise ValueError("not a permessage-deflate extension: %r" % name)
+        return cls.from_params(params)
+
+    def to_header(self):
+        """Render as a Sec-WebSocket-Extensions element; parameters at their default are left out."""
+        parts = [EXTENSION_NAME]
+        if self._server_no_context_takeover:
+            parts.append("server_no_context_takeover")
+        if self._client_no_context_takeover:
+            parts.append("client_no_context_takeover")
+        if self._server_max_window_bits != MAX_WINDOW_BITS:
+            parts.append("server_max_window_bits=%d" % self._server_max_window_bits)
+        if self._client_max_window_bits is None:
+            parts.append("client_max_window_bits")
+        elif self._client_max_window_bits != MAX_WINDOW_BITS:
+            parts.append("client_max_window_bits=%d" % self._client_max_window_bits)
+        return "; ".join(parts)
+
+    # -- negotiation -------------------------------------------------------------------
+
+    def negotiate(self, offers):
+        """Server side: pick the first acceptable client offer; return the agreement or ``None``.
+
+        ``self`` holds this server's wishes (``PerMessageDeflate()`` accepts any offer as
+        made).  An offer is acceptable if the agreement can honour both sides (RFC 7692
+        §7.1): the server's window is at most what the client asked for, a client window
+        limit is only set if the client offered ``client_max_window_bits``.  A server window of
+        8 bits is declined: zlib cannot compress with a 256-byte raw window.
+        """
+        if isinstance(offers, PerMessageDeflate):
+            offers = [offers]
+        for offer in offers:
+            if type(offer) is not PerMessageDeflate:
+                raise TypeError("offers must be PerMessageDeflate objects, not %s" % type(offer).__name__)
+            # RFC 7692 §7.1.2.1: use (and announce) a window no larger than the offer's.
+            server_bits = min(self._server_max_window_bits, offer._server_max_window_bits)
+            if server_bits == MIN_WINDOW_BITS:
+                continue
+            wanted = MAX_WINDOW_BITS if self._client_max_window_bits is None else self._client_max_window_bits
+            if offer._client_max_window_bits is None:
+                client_bits = wanted
+            elif offer._client_max_window_bits == MAX_WINDOW_BITS:
+                # RFC 7692 §7.1.2.2: without the parameter in the offer the server must not
+                # send it, so it cannot limit the client's window.
+                if wanted != MAX_WINDOW_BITS:
+                    continue
+                client_bits = MAX_WINDOW_BITS
+            else:
+                client_bits = min(wanted, offer._client_max_window_bits)
+            return PerMessageDeflate(
+                # RFC 7692 §7.1.1.1: a server_no_context_takeover offer must be honoured.
+                server_no_context_takeover=self._server_no_context_takeover or offer._server_no_context_takeover,
+                client_no_context_takeover=self._client_no_context_takeover or offer._client_no_context_takeover,
+                server_max_window_bits=server_bits,
+                client_max_window_bits=client_bits,
+            )
+        return None
+
+    def accepts_response(self, response):
+        """Client side: True if the server's ``response`` agreement is allowed by this offer.
+
+        RFC 7692 §7.1.1.1: if offered, server_no_context_takeover must be in the response.
+        §7.1.2.1: the server's window must not exceed the offered limit.  §7.1.2.2: the
+        response carries client_max_window_bits only if offered, with a value no larger than
+        the offered one.
+        """
+        if self._server_no_context_takeover and not response._server_no_context_takeover:
+            return False
+        if response._server_max_window_bits > self._server_max_window_bits:
+            return False
+        if response._client_max_window_bits is None:
+            return False  # §7.1.2.2: a response must give a value
+        if self._client_max_window_bits is None:
+            return True
+        if self._client_max_window_bits == MAX_WINDOW_BITS:
+            return response._client_max_window_bits == MAX_WINDOW_BITS
+        return response._client_max_window_bits <= self._client_max_window_bits
