@@ -6,6 +6,11 @@ from libc.stdint cimport uint64_t
 from libc.string cimport memcpy
 
 
+cdef enum:
+    # Callers mask payloads at least this long with the GIL released (see _mask_c.pyx).
+    MASK_NOGIL_THRESHOLD = 65536
+
+
 cdef inline void mask_copy(unsigned char *dst, const unsigned char *src, Py_ssize_t n,
                            const unsigned char *key, Py_ssize_t offset) noexcept nogil:
     """``dst[i] = src[i] ^ key[(offset + i) % 4]`` for ``i < n``; ``dst`` may equal ``src``.
