@@ -5,10 +5,26 @@ import array
 import os
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 KEY = b"\x37\xfa\x21\x3d"
+
+
+# Hypothesis probes its arguments' attributes, so the tests take the twin's module itself.
+@pytest.fixture
+def compat(impl):
+    return impl.compat
+
+
+@pytest.fixture
+def compat_c(c_twin):
+    return c_twin.compat
+
+
+@pytest.fixture
+def compat_py(py_twin):
+    return py_twin.compat
 
 
 def reference_mask(data, key, offset=0):
@@ -19,78 +35,78 @@ def reference_mask(data, key, offset=0):
 # --- masking ------------------------------------------------------------------------------
 
 
-def test_rfc_example(impl):
+def test_rfc_example(compat):
     # RFC 6455 §5.7: masked "Hello" with key 37 fa 21 3d.
-    assert impl.compat.websocket_mask(KEY, b"Hello") == b"\x7f\x9f\x4d\x51\x58"
-    assert impl.compat.XorMaskerSimple(KEY).process(b"Hello") == b"\x7f\x9f\x4d\x51\x58"
+    assert compat.websocket_mask(KEY, b"Hello") == b"\x7f\x9f\x4d\x51\x58"
+    assert compat.XorMaskerSimple(KEY).process(b"Hello") == b"\x7f\x9f\x4d\x51\x58"
 
 
 @pytest.mark.parametrize("n", range(0, 68))
-def test_websocket_mask_every_length(impl, n):
+def test_websocket_mask_every_length(compat, n):
     data = bytes((i * 7 + 3) & 0xFF for i in range(n))
-    assert impl.compat.websocket_mask(KEY, data) == reference_mask(data, KEY)
+    assert compat.websocket_mask(KEY, data) == reference_mask(data, KEY)
 
 
 @pytest.mark.parametrize(
     "convert",
-    [bytes, bytearray, memoryview, lambda b: array.array("B", b), lambda b: memoryview(b * 2)[::2]],
+    [bytes, bytearray, memoryview, lambda b: array.array("B", b), lambda b: memoryview(bytes(x for c in b for x in (c, 0)))[::2]],
     ids=["bytes", "bytearray", "memoryview", "array", "strided"],
 )
-def test_buffer_types(impl, convert):
+def test_buffer_types(compat, convert):
     data = bytes(range(40))
     expected = reference_mask(data, KEY)
-    assert impl.compat.websocket_mask(convert(KEY), convert(data)) == expected
-    assert impl.compat.XorMaskerSimple(convert(KEY)).process(convert(data)) == expected
-    out = impl.compat.abnf_mask(convert(KEY), convert(data))
+    assert compat.websocket_mask(convert(KEY), convert(data)) == expected
+    assert compat.XorMaskerSimple(convert(KEY)).process(convert(data)) == expected
+    out = compat.abnf_mask(convert(KEY), convert(data))
     assert type(out) is bytes and out == expected
 
 
 @pytest.mark.parametrize("key", [b"", b"abc", b"abcde"])
-def test_bad_key_length(impl, key):
+def test_bad_key_length(compat, key):
     with pytest.raises(ValueError):
-        impl.compat.websocket_mask(key, b"data")
+        compat.websocket_mask(key, b"data")
     with pytest.raises(ValueError):
-        impl.compat.XorMaskerSimple(key)
+        compat.XorMaskerSimple(key)
     with pytest.raises(ValueError):
-        impl.compat.createXorMasker(key, 10)
+        compat.createXorMasker(key, 10)
 
 
 @pytest.mark.parametrize("bad", ["text", 1234, [1, 2, 3, 4], None])
-def test_non_buffers_are_type_errors(impl, bad):
+def test_non_buffers_are_type_errors(compat, bad):
     with pytest.raises(TypeError):
-        impl.compat.websocket_mask(KEY, bad)
+        compat.websocket_mask(KEY, bad)
     with pytest.raises(TypeError):
-        impl.compat.websocket_mask(bad, b"data")
+        compat.websocket_mask(bad, b"data")
     with pytest.raises(TypeError):
-        impl.compat.XorMaskerSimple(KEY).process(bad)
+        compat.XorMaskerSimple(KEY).process(bad)
     with pytest.raises(TypeError):
-        impl.compat.Utf8Validator().validate(bad)
+        compat.Utf8Validator().validate(bad)
 
 
-def test_abnf_mask_accepts_str_and_none(impl):
+def test_abnf_mask_accepts_str_and_none(compat):
     # websocket-client's ABNF.mask reads str arguments as latin-1 and None as no data.
-    assert impl.compat.abnf_mask("\x37\xfa\x21\x3d", "Hello") == b"\x7f\x9f\x4d\x51\x58"
-    assert impl.compat.abnf_mask(KEY, None) == b""
+    assert compat.abnf_mask("\x37\xfa\x21\x3d", "Hello") == b"\x7f\x9f\x4d\x51\x58"
+    assert compat.abnf_mask(KEY, None) == b""
     with pytest.raises(ValueError):
-        impl.compat.abnf_mask("abc", b"x")
+        compat.abnf_mask("abc", b"x")
 
 
-def test_large_payload_released_gil_path(impl):
+def test_large_payload_released_gil_path(compat):
     data = os.urandom((1 << 16) + 13)
-    masker = impl.compat.XorMaskerSimple(KEY)
+    masker = compat.XorMaskerSimple(KEY)
     assert masker.process(data) == reference_mask(data, KEY)
     assert masker.pointer() == len(data)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=150, deadline=None)
 @given(
     data=st.binary(max_size=300),
     key=st.binary(min_size=4, max_size=4),
     cuts=st.lists(st.integers(0, 300), max_size=6),
 )
-def test_chunked_masking_matches_wsaccel(impl, data, key, cuts):
+def test_chunked_masking_matches_wsaccel(compat, data, key, cuts):
     wsaccel = pytest.importorskip("wsaccel.xormask")
-    ours = impl.compat.createXorMasker(key, len(data))
+    ours = compat.createXorMasker(key, len(data))
     theirs = wsaccel.createXorMasker(key, len(data))
     bounds = sorted({0, len(data), *[c for c in cuts if c <= len(data)]})
     out = b""
@@ -105,21 +121,21 @@ def test_chunked_masking_matches_wsaccel(impl, data, key, cuts):
     assert ours.process(data[:5]) == reference_mask(data[:5], key)
 
 
-def test_null_masker(impl):
-    m = impl.compat.XorMaskerNull()
+def test_null_masker(compat):
+    m = compat.XorMaskerNull()
     data = bytearray(b"abc")
     assert m.process(data) is data
     assert m.process(b"de") == b"de"
     assert m.pointer() == 5
     m.reset()
     assert m.pointer() == 0
-    assert impl.compat.XorMaskerNull(KEY).pointer() == 0
+    assert compat.XorMaskerNull(KEY).pointer() == 0
 
 
-@settings(max_examples=100, deadline=None)
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=100, deadline=None)
 @given(data=st.binary(max_size=200), key=st.binary(min_size=4, max_size=4))
-def test_twins_agree(c_twin, py_twin, data, key):
-    assert c_twin.compat.websocket_mask(key, data) == py_twin.compat.websocket_mask(key, data)
+def test_twins_agree(compat_c, compat_py, data, key):
+    assert compat_c.websocket_mask(key, data) == compat_py.websocket_mask(key, data)
 
 
 # --- UTF-8 --------------------------------------------------------------------------------
@@ -145,8 +161,8 @@ UTF8_CASES = [
 
 
 @pytest.mark.parametrize("data,expected", UTF8_CASES)
-def test_validator_cases(impl, data, expected):
-    assert impl.compat.Utf8Validator().validate(data) == expected
+def test_validator_cases(compat, data, expected):
+    assert compat.Utf8Validator().validate(data) == expected
 
 
 @pytest.mark.parametrize("data,expected", UTF8_CASES)
@@ -155,8 +171,8 @@ def test_validator_cases_match_wsaccel(data, expected):
     assert wsaccel.Utf8Validator().validate(data) == expected
 
 
-def test_validator_is_sticky_until_reset(impl):
-    v = impl.compat.Utf8Validator()
+def test_validator_is_sticky_until_reset(compat):
+    v = compat.Utf8Validator()
     assert v.validate(b"abc") == (True, True, 3, 3)
     assert v.validate(b"\xe4\xb8") == (True, False, 2, 5)
     assert v.validate(b"A") == (False, False, 0, 5)
@@ -165,7 +181,7 @@ def test_validator_is_sticky_until_reset(impl):
     assert v.validate(b"\xe4\xb8\xad") == (True, True, 3, 3)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=200, deadline=None)
 @given(
     data=st.one_of(
         st.binary(max_size=64),
@@ -173,9 +189,9 @@ def test_validator_is_sticky_until_reset(impl):
     ),
     cuts=st.lists(st.integers(0, 200), max_size=5),
 )
-def test_validator_split_anywhere_matches_wsaccel_and_decode(impl, data, cuts):
+def test_validator_split_anywhere_matches_wsaccel_and_decode(compat, data, cuts):
     wsaccel = pytest.importorskip("wsaccel.utf8validator")
-    ours = impl.compat.Utf8Validator()
+    ours = compat.Utf8Validator()
     theirs = wsaccel.Utf8Validator()
     bounds = sorted({0, len(data), *[c for c in cuts if c <= len(data)]})
     result = None
@@ -192,19 +208,19 @@ def test_validator_split_anywhere_matches_wsaccel_and_decode(impl, data, cuts):
     assert (result[0] and result[1]) == decodes
 
 
-@settings(max_examples=100, deadline=None)
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=100, deadline=None)
 @given(data=st.binary(max_size=100))
-def test_validator_twins_agree(c_twin, py_twin, data):
-    assert c_twin.compat.Utf8Validator().validate(data) == py_twin.compat.Utf8Validator().validate(
+def test_validator_twins_agree(compat_c, compat_py, data):
+    assert compat_c.Utf8Validator().validate(data) == compat_py.Utf8Validator().validate(
         data
     )
 
 
-def test_validator_long_input(impl):
+def test_validator_long_input(compat):
     text = ("ascii run " * 5000 + "中文字符" * 3000).encode()
-    assert impl.compat.Utf8Validator().validate(text) == (True, True, len(text), len(text))
+    assert compat.Utf8Validator().validate(text) == (True, True, len(text), len(text))
     bad = text + b"\xed\xbf\xbf" + text
-    res = impl.compat.Utf8Validator().validate(bad)
+    res = compat.Utf8Validator().validate(bad)
     assert res == (False, False, len(text) + 1, len(text) + 1)
 
 

@@ -10,6 +10,7 @@ message must be valid UTF-8).
 """
 
 from .. import validate_utf8 as _check
+from ..compat import abnf_mask, websocket_mask
 
 __all__ = ["patches", "validate_utf8"]
 
@@ -28,14 +29,17 @@ def validate_utf8(utfbytes):
     return _check(utfbytes)
 
 
+# ``ABNF.mask`` is a staticmethod: the wrapper is made once so that ``patches()`` always
+# names the same object (``verify()`` compares identities).
+_abnf_mask = staticmethod(abnf_mask)
+
+
 def patches():
     import websocket._abnf
     import websocket._utils
 
-    from ..compat import abnf_mask, websocket_mask
-
     return [
         (websocket._abnf, "_mask", websocket_mask),
-        (websocket._abnf.ABNF, "mask", staticmethod(abnf_mask)),
+        (websocket._abnf.ABNF, "mask", _abnf_mask),
         (websocket._utils, "_validate_utf8", validate_utf8),
     ]
