@@ -1,0 +1,30 @@
+"""Command line: ``python -m wscodec bench [options]`` compares wscodec with its peers.
+
+``python -m wscodec bench --help`` lists the options.
+"""
+
+import sys
+
+USAGE = """usage: python -m wscodec COMMAND [options]
+
+commands:
+  bench   compare wscodec with the installed WebSocket libraries (--help for options)
+"""
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        sys.stdout.write(USAGE)
+        return 0 if argv else 2
+    command, rest = argv[0], argv[1:]
+    if command == "bench":
+        from ._bench import main as bench
+
+        return bench(rest)
+    sys.stderr.write("unknown command %r\n\n%s" % (command, USAGE))
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,169 @@
+"""Timing: calibrated inner loops, interleaved rounds, medians.
+
+Each contender's statement is compiled into its own loop function (as ``timeit`` does, so
+no extra Python call is added per operation).  Its inner loop count is calibrated so one
+sample lasts about ``target_sample`` seconds.  Then every round times every contender once,
+starting at a different contender each round, so slow drifts of a shared machine (another
+process waking up, frequency changes) fall on all contenders alike.  The reported figure is
+the median over rounds.  The garbage collector stays enabled: decoders that allocate pay
+for it, as they do in real programs.
+"""
+
+import gc
+import statistics
+import time
+
+from . import _cases
+
+
+class Settings:
+    """How long to measure: per sample, per case, and the bounds on the number of rounds."""
+
+    def __init__(self, *, target_sample, min_rounds, max_rounds, budget, max_op):
+        self.target_sample = target_sample  # seconds one sample (inner loop) should last
+        self.min_rounds = min_rounds
+        self.max_rounds = max_rounds
+        self.budget = budget                # seconds of sampling per case, after calibration
+        self.max_op = max_op                # an operation slower than this is not timed
+
+    def as_dict(self):
+        return dict(vars(self))
+
+
+QUICK = Settings(target_sample=0.0005, min_rounds=3, max_rounds=15, budget=0.2, max_op=0.5)
+FULL = Settings(target_sample=0.002, min_rounds=9, max_rounds=101, budget=4.0, max_op=2.0)
+
+_LOOP = """\
+def _loop(_n, _clock):
+    _t0 = _clock()
+    for _ in range(_n):
+        {stmt}
+    return _clock() - _t0
+"""
+
+
+def compile_loop(prepared, name="contender"):
+    """The timing loop for one prepared contender: ``loop(n, clock) -> seconds``."""
+    ns = dict(prepared.ns)
+    exec(compile(_LOOP.format(stmt=prepared.stmt), "<bench %s>" % name, "exec"), ns)
+    return ns["_loop"]
+
+
+def compile_call(prepared, name="contender"):
+    """A zero-argument function running the statement once (for pytest-benchmark)."""
+    ns = dict(prepared.ns)
+    exec(compile("def _call():\n    %s\n" % prepared.stmt, "<bench %s>" % name, "exec"), ns)
+    return ns["_call"]
+
+
+class Result:
+    """One contender's outcome in one case."""
+
+    def __init__(self, name, library, status="ok"):
+        self.name = name
+        self.library = library
+        self.status = status      # "ok", or why it was not timed
+        self.samples = []         # seconds per statement, one per round
+        self.loops = 0            # inner loop count per sample
+
+    @property
+    def ok(self):
+        return self.status == "ok" and bool(self.samples)
+
+    @property
+    def median(self):
+        return statistics.median(self.samples) if self.samples else None
+
+    @property
+    def spread(self):
+        """Half the interquartile range, relative to the median."""
+        if len(self.samples) < 4:
+            return None
+        q1, _, q3 = statistics.quantiles(self.samples, n=4)
+        return (q3 - q1) / 2 / self.median
+
+    @property
+    def is_wscodec(self):
+        return self.library == "wscodec"
+
+
+class CaseResult:
+    def __init__(self, case, results, rounds):
+        self.case = case
+        self.results = results
+        self.rounds = rounds
+
+    @property
+    def reference(self):
+        """wscodec's first measured contender: the denominator of every ratio."""
+        for r in self.results:
+            if r.is_wscodec and r.ok:
+                return r
+        return None
+
+    def ratio(self, result):
+        """wscodec's median time / this contender's (below 1: wscodec is faster)."""
+        ref = self.reference
+        if ref is None or not result.ok:
+            return None
+        return ref.median / result.median
+
+    @property
+    def fastest_peer(self):
+        peers = [r for r in self.results if not r.is_wscodec and r.ok]
+        return min(peers, key=lambda r: r.median) if peers else None
+
+
+def _calibrate(loop, settings, clock):
+    loop(1, clock)  # warm-up: first-call costs (imports, caches) are not measured
+    n = 1
+    while True:
+        t = loop(n, clock)
+        if n == 1 and t > settings.max_op:
+            return n, t, False
+        if t >= settings.target_sample:
+            return n, t / n, True
+        guess = int(n * settings.target_sample * 1.2 / max(t, 1e-9)) + 1
+        n = max(n * 2, min(guess, n * 1000))
+
+
+def run_case(case, settings, apis=None, clock=time.perf_counter):
+    """Prepare, check and time every contender of ``case``; returns a :class:`CaseResult`."""
+    apis = apis or [_cases.Api()]
+    results, timed = [], []
+    for contender in case.contenders:
+        for api in (apis if contender.is_wscodec else [None]):
+            result = Result(contender.label(api), contender.library)
+            results.append(result)
+            try:
+                prepared = _cases.prepare(case, contender, api)
+            except (_cases.Unavailable, _cases.WrongResult) as exc:
+                result.status = str(exc)
+                continue
+            except Exception as exc:  # a peer whose API changed must not stop the run
+                result.status = "error: %s: %s" % (type(exc).__name__, exc)
+                continue
+            timed.append((result, compile_loop(prepared, result.name)))
+
+    gc.collect()
+    estimates = {}
+    for result, loop in list(timed):
+        n, per_op, fits = _calibrate(loop, settings, clock)
+        if not fits:
+            result.status = "too slow to time (%.2f s per operation)" % per_op
+            timed.remove((result, loop))
+            continue
+        result.loops = n
+        estimates[result.name] = n * per_op
+
+    rounds = 0
+    if timed:
+        per_round = sum(estimates.values())
+        rounds = int(settings.budget / max(per_round, 1e-9))
+        rounds = max(settings.min_rounds, min(settings.max_rounds, rounds))
+        k = len(timed)
+        for r in range(rounds):
+            for i in range(k):
+                result, loop = timed[(r + i) % k]
+                result.samples.append(loop(result.loops, clock) / result.loops)
+    return CaseResult(case, results, rounds)
