@@ -1,0 +1,413 @@
+"""Messages (RFC 6455 §5.4-§5.6) and permessage-deflate (RFC 7692), pure-Python twin of ``_messages_c``.
+
+:class:`MessageDecoder` turns bytes into events: it runs a ``FrameDecoder``, reassembles
+fragmented messages, inflates compressed ones, validates text as it arrives and checks Close
+payloads.  :class:`MessageEncoder` does the reverse.  Both are sans-IO.
+
+The compiled twin must behave identically: the same events, the same exception classes with
+the same close codes, raised at the same point of the input.
+"""
+
+import zlib
+
+from ._constants import DEFAULT_MAX_MESSAGE_SIZE
+from ._deflate_params import PerMessageDeflate
+from ._errors import InvalidPayload, PayloadTooBig, ProtocolError
+from ._events import BinaryMessage, Close, Ping, Pong, TextMessage, build_close_payload, parse_close_payload
+from ._frames_py import FrameDecoder, _parse_header, encode_frame
+from ._utf8_py import Utf8Validator
+
+__all__ = [
+    "MessageDecoder",
+    "MessageEncoder",
+    "PerMessageDeflate",
+    "TextMessage",
+    "BinaryMessage",
+    "Ping",
+    "Pong",
+    "Close",
+]
+
+_CONT, _TEXT, _BINARY, _CLOSE, _PING, _PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
+
+#: RFC 7692 §7.2.1: a sender removes these four bytes from the end of each compressed
+#: message; §7.2.2: the receiver appends them again before inflating.
+DEFLATE_TAIL = b"\x00\x00\xff\xff"
+
+#: Inflated output is produced at most this many bytes per zlib call, so a small compressed
+#: payload ("zip bomb") never makes zlib allocate far beyond max_message_size.
+INFLATE_CHUNK = 64 * 1024
+
+
+def frame_limit(max_message_size, deflate):
+    """The ``max_frame_size`` of the inner frame decoder.
+
+    Uncompressed, a frame cannot carry more than a message.  Compressed, incompressible
+    data grows a little (stored blocks: 5 bytes per block of up to 64 KiB), so a message of
+    exactly the limit still fits; the inflated size is what ``max_message_size`` bounds.
+    """
+    if max_message_size is None:
+        return None
+    if deflate is None:
+        return max_message_size
+    return max_message_size + (max_message_size >> 10) + 64
+
+
+def check_decoder_args(max_message_size, deflate):
+    if max_message_size is not None:
+        if isinstance(max_message_size, bool) or not isinstance(max_message_size, int):
+            raise TypeError("max_message_size must be an int or None, not %s" % type(max_message_size).__name__)
+        if max_message_size < 0:
+            raise ValueError("max_message_size must be >= 0, got %d" % max_message_size)
+    check_deflate(deflate)
+
+
+def check_deflate(deflate):
+    if deflate is not None and type(deflate) is not PerMessageDeflate:
+        raise TypeError("deflate must be a PerMessageDeflate agreement or None, not %s" % type(deflate).__name__)
+
+
+def inflate_window(deflate, client):
+    """Window bits for inflating what the peer sends (the peer is the other side).
+
+    An agreed window of 8 bits is inflated with 9: zlib's raw inflater accepts 8, but some
+    peers compress with 9 when 8 is agreed (zlib cannot compress with 8), and a larger
+    window decodes anything a smaller one produced.
+    """
+    return max(deflate.window_bits(not client), 9)
+
+
+def new_compressor(deflate, client):
+    """A raw-deflate compressor for what this side sends (RFC 7692 §7.1.2).
+
+    zlib cannot compress with an 8-bit raw window; with 8 agreed we compress with 9 bits but
+    emit no back-references at all (Huffman coding only), which any window decodes.
+    """
+    bits = deflate.window_bits(client)
+    if bits == 8:
+        return zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -9, 8, zlib.Z_HUFFMAN_ONLY)
+    return zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -bits)
+
+
+def _nbytes(data):
+    if isinstance(data, (bytes, bytearray)):
+        return len(data)
+    with memoryview(data) as view:  # TypeError for a non-buffer
+        return view.nbytes
+
+
+class MessageDecoder:
+    """Incremental message decoder: ``feed(data)`` returns the events completed by ``data``.
+
+    ``client=False`` (a server) expects masked frames.  ``max_message_size`` (inclusive,
+    ``None`` for none) bounds every message and control frame, after inflation for
+    compressed messages.  ``deflate`` is the negotiated :class:`PerMessageDeflate` or
+    ``None``.  Any violation raises :class:`ProtocolError` (or a subclass) carrying the close
+    code; the decoder is then finished and every later ``feed()`` raises again.
+    """
+
+    __slots__ = (
+        "_client", "_max", "_deflate", "_frames", "_opcode", "_compressed", "_parts", "_size",
+        "_utf8", "_closed", "_error", "_inflater", "_inflate_bits", "_inflate_reset",
+    )
+
+    def __init__(self, *, client=False, max_message_size=DEFAULT_MAX_MESSAGE_SIZE, deflate=None):
+        check_decoder_args(max_message_size, deflate)
+        self._client = bool(client)
+        self._max = max_message_size
+        self._deflate = deflate
+        self._frames = FrameDecoder(
+            client=self._client,
+            max_frame_size=frame_limit(max_message_size, deflate),
+            allow_rsv1=deflate is not None,
+        )
+        self._opcode = 0  # opcode of the message being reassembled; 0 when none is open
+        self._compressed = False
+        self._parts = []
+        self._size = 0  # payload bytes of the open message so far (inflated)
+        self._utf8 = Utf8Validator()
+        self._closed = False
+        self._error = None
+        self._inflater = None
+        if deflate is not None:
+            self._inflate_bits = inflate_window(deflate, self._client)
+            self._inflate_reset = deflate.no_context_takeover(not self._client)
+
+    @property
+    def client(self):
+        return self._client
+
+    @property
+    def max_message_size(self):
+        return self._max
+
+    @property
+    def deflate(self):
+        return self._deflate
+
+    def feed(self, data):
+        """Parse ``data`` (any bytes-like object) and return the list of events it completes."""
+        error = self._error
+        if error is not None:
+            raise type(error)(error.close_code, error.reason)
+        if self._closed:
+            if _nbytes(data):
+                self._fail(ProtocolError(1002, "data after a Close frame (RFC 6455 §5.5.1)"))
+            return []
+        try:
+            frames = self._frames.feed(data)
+        except ProtocolError as exc:
+            self._error = exc
+            raise
+        events = []
+        try:
+            for frame in frames:
+                self._frame(frame, events)
+            self._check_pending()
+        except ProtocolError as exc:
+            self._fail(exc)
+        return events
+
+    def _fail(self, exc):
+        self._error = exc
+        self._parts = []
+        self._inflater = None
+        raise exc
+
+    def _frame(self, frame, events):
+        if self._closed:
+            # RFC 6455 §5.5.1: after sending/receiving Close, no more data frames; a
+            # Close is the last frame of the connection.
+            raise ProtocolError(1002, "frame after a Close frame (RFC 6455 §5.5.1)")
+        opcode = frame.opcode
+        payload = frame.payload
+        limit = self._max
+        if opcode >= _CLOSE:
+            # Control frames may be interleaved with fragments and are delivered at once
+            # (RFC 6455 §5.4); the limit covers them too.
+            if limit is not None and len(payload) > limit:
+                raise PayloadTooBig(1009, "control frame of %d bytes exceeds max_message_size=%d" % (len(payload), limit))
+            if opcode == _PING:
+                events.append(Ping(payload))
+            elif opcode == _PONG:
+                events.append(Pong(payload))
+            else:
+                events.append(parse_close_payload(payload, ProtocolError, InvalidPayload))
+                self._closed = True
+            return
+        if opcode == _CONT:
+            if not self._opcode:
+                raise ProtocolError(1002, "continuation frame without a message to continue (RFC 6455 §5.4)")
+        else:
+            if self._opcode:
+                raise ProtocolError(1002, "new data frame inside a fragmented message (RFC 6455 §5.4)")
+            self._opcode = opcode
+            self._compressed = frame.rsv1
+            self._size = 0
+        message = self._opcode
+        if self._compressed:
+            payload = self._inflate(payload, frame.fin)
+        elif limit is not None and self._size + len(payload) > limit:
+            raise PayloadTooBig(1009, "message exceeds max_message_size=%d (RFC 6455 §7.4.1)" % limit)
+        self._size += len(payload)
+        parts = self._parts
+        if message == _TEXT and (parts or not frame.fin):
+            # RFC 6455 §8.1: fail as soon as invalid UTF-8 is seen, not when the message
+            # ends; a character may be split across fragments.
+            if not self._utf8.validate(payload, final=frame.fin):
+                raise InvalidPayload(1007, "invalid UTF-8 in a text message (RFC 6455 §8.1)")
+        if not frame.fin:
+            parts.append(payload)
+            return
+        self._opcode = 0
+        if parts:
+            parts.append(payload)
+            payload = b"".join(parts)
+            self._parts = []
+        if message == _TEXT:
+            try:
+                text = payload.decode("utf-8")
+            except UnicodeDecodeError:
+                raise InvalidPayload(1007, "invalid UTF-8 in a text message (RFC 6455 §8.1)") from None
+            events.append(TextMessage(text))
+        else:
+            events.append(BinaryMessage(payload))
+
+    def _inflate(self, payload, fin):
+        """Inflate one fragment of a compressed message (RFC 7692 §7.2.2), bounded by the limit."""
+        z = self._inflater
+        if z is None:
+            z = self._inflater = zlib.decompressobj(-self._inflate_bits)
+        if fin:
+            payload = payload + DEFLATE_TAIL
+        limit = self._max
+        try:
+            if limit is None:
+                out = z.decompress(payload)
+            else:
+                # Never let zlib produce more than the message may still hold (+1 to
+                # detect overflow), and at most INFLATE_CHUNK per call.
+                pieces = []
+                produced = 0
+                room = limit - self._size
+                data = payload
+                while True:
+                    want = min(room - produced + 1, INFLATE_CHUNK)
+                    chunk = z.decompress(data, want)
+                    produced += len(chunk)
+                    if produced > room:
+                        raise PayloadTooBig(1009, "message exceeds max_message_size=%d after inflation (RFC 7692 §8)" % limit)
+                    pieces.append(chunk)
+                    data = z.unconsumed_tail
+                    if not data and len(chunk) < want:
+                        break
+                out = pieces[0] if len(pieces) == 1 else b"".join(pieces)
+        except zlib.error as exc:
+            raise InvalidPayload(1007, "corrupt compressed data: %s (RFC 7692 §7.2.2)" % exc) from None
+        if fin and (self._inflate_reset or z.eof):
+            # RFC 7692 §7.1.1: without context takeover the peer starts each message with
+            # an empty window.  A stream ended by a BFINAL block (§7.2.3.4) cannot go on.
+            self._inflater = None
+        return out
+
+    def _check_pending(self):
+        """Checks on the frame whose bytes have started to arrive, once per ``feed``.
+
+        After a Close nothing may follow (RFC 6455 §5.5.1).  A fragment's declared length
+        is checked against what the message may still hold before its payload is
+        buffered (uncompressed messages; compressed ones are bounded while inflating).
+        """
+        buf = self._frames._buf
+        if not buf:
+            return
+        if self._closed:
+            raise ProtocolError(1002, "data after a Close frame (RFC 6455 §5.5.1)")
+        limit = self._max
+        if limit is None:
+            return
+        opcode = buf[0] & 0x0F
+        if opcode >= _CLOSE or (opcode == _CONT and self._compressed) or buf[0] & 0x40:
+            return
+        frames = self._frames
+        header = _parse_header(buf, 0, len(buf), frames._client, frames._allow_rsv1, frames._max_size, frames._max_frame_size)
+        if header is None:
+            return
+        length = header[2]
+        used = self._size if opcode == _CONT and self._opcode else 0
+        if used + length > limit:
+            raise PayloadTooBig(1009, "message exceeds max_message_size=%d (RFC 6455 §7.4.1)" % limit)
+
+
+class MessageEncoder:
+    """Turns messages into frames: each method returns the ``bytes`` to send.
+
+    ``client=True`` masks every frame with a fresh key from a cryptographic source (RFC 6455
+    §5.3, §10.3).  ``deflate`` is the negotiated :class:`PerMessageDeflate` (or ``None``);
+    ``fragment_size=N`` splits data messages so that every fragment but the last carries
+    exactly ``N`` payload bytes.
+    """
+
+    __slots__ = ("_client", "_deflate", "_fragment_size", "_compressor", "_compress_reset")
+
+    def __init__(self, *, client=False, deflate=None, fragment_size=None):
+        check_deflate(deflate)
+        if fragment_size is not None:
+            if isinstance(fragment_size, bool) or not isinstance(fragment_size, int):
+                raise TypeError("fragment_size must be an int or None, not %s" % type(fragment_size).__name__)
+            if fragment_size < 1:
+                raise ValueError("fragment_size must be >= 1, got %d" % fragment_size)
+        self._client = bool(client)
+        self._deflate = deflate
+        self._fragment_size = fragment_size
+        self._compressor = None
+        if deflate is not None:
+            self._compress_reset = deflate.no_context_takeover(self._client)
+
+    @property
+    def client(self):
+        return self._client
+
+    @property
+    def deflate(self):
+        return self._deflate
+
+    @property
+    def fragment_size(self):
+        return self._fragment_size
+
+    def text(self, data, compress=True):
+        """A text message (RFC 6455 §5.6); ``data`` is a ``str``, sent as UTF-8."""
+        if not isinstance(data, str):
+            raise TypeError("text() takes a str, not %s" % type(data).__name__)
+        return self._message(_TEXT, data.encode("utf-8"), compress)
+
+    def binary(self, data, compress=True):
+        """A binary message (RFC 6455 §5.6); ``data`` is any bytes-like object."""
+        return self._message(_BINARY, _raw(data), compress)
+
+    def ping(self, data=b""):
+        """A Ping frame (RFC 6455 §5.5.2); at most 125 bytes of ``data``."""
+        return encode_frame(_PING, _control(data), mask=self._client)
+
+    def pong(self, data=b""):
+        """A Pong frame (RFC 6455 §5.5.3); at most 125 bytes of ``data``."""
+        return encode_frame(_PONG, _control(data), mask=self._client)
+
+    def close(self, code=1000, reason=""):
+        """A Close frame (RFC 6455 §5.5.1); ``code=None`` sends an empty payload."""
+        return encode_frame(_CLOSE, build_close_payload(code, reason), mask=self._client)
+
+    def _message(self, opcode, payload, compress):
+        rsv1 = False
+        if compress and self._deflate is not None:
+            payload = self._compress(payload)
+            rsv1 = True
+        size = self._fragment_size
+        mask = self._client
+        n = len(payload)
+        if size is None or n <= size:
+            return encode_frame(opcode, payload, mask=mask, rsv1=rsv1)
+        # RFC 6455 §5.4: the first fragment carries the opcode (and RSV1, RFC 7692 §6), the
+        # others are continuations; FIN on the last one only.
+        view = memoryview(payload)
+        frames = []
+        pos = 0
+        while pos < n:
+            end = pos + size
+            frames.append(encode_frame(opcode if pos == 0 else _CONT, view[pos:end], fin=end >= n,
+                                       mask=mask, rsv1=rsv1 and pos == 0))
+            pos = end
+        return b"".join(frames)
+
+    def _compress(self, payload):
+        z = self._compressor
+        if z is None:
+            z = self._compressor = new_compressor(self._deflate, self._client)
+        # RFC 7692 §7.2.1: compress, flush to a byte boundary with an empty stored block,
+        # and remove its 00 00 ff ff tail.
+        out = z.compress(payload) + z.flush(zlib.Z_SYNC_FLUSH)
+        if out.endswith(DEFLATE_TAIL):
+            out = out[:-4]
+        if self._compress_reset:
+            # RFC 7692 §7.1.1: no context takeover, every message starts with an empty window.
+            self._compressor = None
+        return out
+
+
+def _raw(data):
+    if type(data) is bytes:
+        return data
+    if isinstance(data, str):
+        raise TypeError("binary data must be a bytes-like object, not str")
+    with memoryview(data) as view:  # TypeError for a non-buffer
+        return view.tobytes()
+
+
+def _control(data):
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    else:
+        data = _raw(data)
+    if len(data) > 125:
+        raise ValueError("control frame payload of %d bytes exceeds 125 (RFC 6455 §5.5)" % len(data))
+    return data
