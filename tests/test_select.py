@@ -8,7 +8,7 @@ import sys
 import wscodec
 from wscodec import _select
 
-CONCERNS = ["mask", "utf8", "frames"]
+CONCERNS = ["mask", "utf8", "frames", "messages"]
 
 
 def test_implementation_matches_switch():
@@ -33,6 +33,9 @@ def test_facade_names_come_from_selected_twin():
     assert wscodec.FrameDecoder is frames.FrameDecoder
     assert wscodec.encode_frame is frames.encode_frame
     assert wscodec.Frame is frames.Frame
+    messages = importlib.import_module("wscodec._messages_" + suffix)
+    assert wscodec.MessageDecoder is messages.MessageDecoder
+    assert wscodec.MessageEncoder is messages.MessageEncoder
 
 
 def test_compiled_twins_are_extension_modules():

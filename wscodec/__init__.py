@@ -10,6 +10,8 @@ __version__ = "0.1.0"
 from ._constants import CloseCode, Opcode
 from ._errors import HandshakeError, InvalidPayload, PayloadTooBig, ProtocolError
 from ._select import IMPLEMENTATION, frames as _frames, mask as _mask, utf8 as _utf8
+from ._select import messages as _messages
+from ._events import BinaryMessage, Close, Ping, Pong, TextMessage
 from ._deflate_params import PerMessageDeflate
 from .handshake import accept_key, generate_key
 
@@ -20,6 +22,8 @@ Utf8Validator = _utf8.Utf8Validator
 Frame = _frames.Frame
 FrameDecoder = _frames.FrameDecoder
 encode_frame = _frames.encode_frame
+MessageDecoder = _messages.MessageDecoder
+MessageEncoder = _messages.MessageEncoder
 
 __all__ = [
     "IMPLEMENTATION",
@@ -38,6 +42,13 @@ __all__ = [
     "FrameDecoder",
     "encode_frame",
     "PerMessageDeflate",
+    "MessageDecoder",
+    "MessageEncoder",
+    "TextMessage",
+    "BinaryMessage",
+    "Ping",
+    "Pong",
+    "Close",
     "accept_key",
     "generate_key",
 ]

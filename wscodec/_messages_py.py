@@ -286,15 +286,23 @@ class MessageDecoder:
         if limit is None:
             return
         opcode = buf[0] & 0x0F
-        if opcode >= _CLOSE or (opcode == _CONT and self._compressed) or buf[0] & 0x40:
+        # Only a frame that is in order here: a continuation of an open uncompressed message,
+        # or an uncompressed message's first frame.  (Others fail when they complete.)
+        if opcode == _CONT:
+            if not self._opcode or self._compressed:
+                return
+            used = self._size
+        elif opcode == _TEXT or opcode == _BINARY:
+            if self._opcode or buf[0] & 0x40:
+                return
+            used = 0
+        else:
             return
         frames = self._frames
         header = _parse_header(buf, 0, len(buf), frames._client, frames._allow_rsv1, frames._max_size, frames._max_frame_size)
         if header is None:
             return
-        length = header[2]
-        used = self._size if opcode == _CONT and self._opcode else 0
-        if used + length > limit:
+        if used + header[2] > limit:
             raise PayloadTooBig(1009, "message exceeds max_message_size=%d (RFC 6455 §7.4.1)" % limit)
 
 

@@ -10,7 +10,7 @@ import os
 import platform
 from typing import TYPE_CHECKING
 
-__all__ = ["NO_EXTENSIONS", "IMPLEMENTATION", "IMPLEMENTATIONS", "mask", "utf8", "frames"]
+__all__ = ["NO_EXTENSIONS", "IMPLEMENTATION", "IMPLEMENTATIONS", "mask", "utf8", "frames", "messages"]
 
 
 def _flag(name):
@@ -40,11 +40,13 @@ def load(concern):
 
 if TYPE_CHECKING:
     from . import _frames_py as frames
+    from . import _messages_py as messages
     from . import _mask_py as mask
     from . import _utf8_py as utf8
 else:
     mask = load("mask")
     utf8 = load("utf8")
     frames = load("frames")
+    messages = load("messages")
 
 IMPLEMENTATION = "c" if all(v == "c" for v in IMPLEMENTATIONS.values()) else "python"

@@ -1,0 +1,525 @@
+"""Messages (RFC 6455 §5.4-§5.6) and permessage-deflate (RFC 7692), compiled twin of ``_messages_py``.
+
+Same behaviour as the pure twin (same events, exceptions, close codes, at the same point of
+the input).  The frame layer is ``_frames_c``'s ``FrameDecoder`` driven through its C entry
+point; text is validated with ``_utf8_c``'s incremental kernel; outgoing frames are written
+in one buffer with ``_frames_c``'s header writer and ``_mask_c``'s kernel, keys drawn from
+the shared batched cryptographic source (RFC 6455 §10.3).
+"""
+
+cimport cython
+from cpython.buffer cimport PyBuffer_Release
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.list cimport PyList_Append
+from cpython.unicode cimport PyUnicode_DecodeUTF8
+from libc.stdint cimport uint64_t
+from libc.string cimport memcpy
+
+from wscodec._buffer cimport acquire_read
+from wscodec._frames_c cimport Frame, FrameDecoder, draw_key, header_size, write_header
+from wscodec._mask_c cimport mask_copy
+from wscodec._utf8_c cimport UTF8_ACCEPT, UTF8_REJECT, Utf8State, utf8_feed, utf8_finish, utf8_init
+
+import zlib
+
+from wscodec._constants import DEFAULT_MAX_MESSAGE_SIZE
+from wscodec._deflate_params import PerMessageDeflate
+from wscodec._errors import InvalidPayload, PayloadTooBig, ProtocolError
+from wscodec._events import BinaryMessage, Close, Ping, Pong, TextMessage, build_close_payload, parse_close_payload
+# The plain-Python helpers are shared with the pure twin: argument checks, the zlib stream
+# set-up and the limits are not on a hot path, and sharing them keeps the twins identical.
+from wscodec._messages_py import (
+    DEFLATE_TAIL,
+    INFLATE_CHUNK,
+    check_decoder_args,
+    check_deflate,
+    frame_limit,
+    inflate_window,
+    new_compressor,
+)
+
+__all__ = [
+    "MessageDecoder",
+    "MessageEncoder",
+    "PerMessageDeflate",
+    "TextMessage",
+    "BinaryMessage",
+    "Ping",
+    "Pong",
+    "Close",
+]
+
+cdef extern from "Python.h":
+    const Py_ssize_t PY_SSIZE_T_MAX
+
+cdef enum:
+    OP_CONT = 0x0
+    OP_TEXT = 0x1
+    OP_BINARY = 0x2
+    OP_CLOSE = 0x8
+    OP_PING = 0x9
+    OP_PONG = 0xA
+
+cdef object _ProtocolError = ProtocolError
+cdef object _InvalidPayload = InvalidPayload
+cdef object _PayloadTooBig = PayloadTooBig
+cdef object _TextMessage = TextMessage
+cdef object _BinaryMessage = BinaryMessage
+cdef object _Ping = Ping
+cdef object _Pong = Pong
+cdef object _new = object.__new__
+cdef object _Z_SYNC_FLUSH = zlib.Z_SYNC_FLUSH
+cdef object _zlib_error = zlib.error
+cdef object _decompressobj = zlib.decompressobj
+cdef bytes _TAIL = DEFLATE_TAIL
+
+
+cdef inline object _event(object cls, object data):
+    # The events are plain-Python classes with a ``data`` slot: build them without running
+    # their argument-checking __init__ (the decoder's values are already right).
+    cdef object ev = _new(cls)
+    ev.data = data
+    return ev
+
+
+cdef object _bad_utf8():
+    return _InvalidPayload(1007, "invalid UTF-8 in a text message (RFC 6455 §8.1)")
+
+
+cdef object _too_big(Py_ssize_t limit):
+    return _PayloadTooBig(1009, "message exceeds max_message_size=%d (RFC 6455 §7.4.1)" % limit)
+
+
+@cython.final
+cdef class MessageDecoder:
+    """Incremental message decoder: ``feed(data)`` returns the events completed by ``data``.
+
+    ``client=False`` (a server) expects masked frames.  ``max_message_size`` (inclusive,
+    ``None`` for none) bounds every message and control frame, after inflation for
+    compressed messages.  ``deflate`` is the negotiated :class:`PerMessageDeflate` or
+    ``None``.  Any violation raises :class:`ProtocolError` (or a subclass) carrying the close
+    code; the decoder is then finished and every later ``feed()`` raises again.
+    """
+
+    cdef FrameDecoder _frames
+    cdef bint _client
+    cdef object _max                  # as given: int or None
+    cdef Py_ssize_t _limit            # inclusive; PY_SSIZE_T_MAX for none
+    cdef object _deflate
+    cdef int _opcode                  # of the message being reassembled; 0 when none is open
+    cdef bint _compressed
+    cdef list _parts
+    cdef Py_ssize_t _size             # payload bytes of the open message so far (inflated)
+    cdef Utf8State _utf8
+    cdef bint _closed
+    cdef object _error
+    cdef object _inflater
+    cdef int _inflate_bits
+    cdef bint _inflate_reset
+    cdef list _scratch                # frames of one feed (reused)
+
+    def __init__(self, *, client=False, max_message_size=DEFAULT_MAX_MESSAGE_SIZE, deflate=None):
+        check_decoder_args(max_message_size, deflate)
+        self._client = bool(client)
+        self._max = max_message_size
+        if max_message_size is None or max_message_size > PY_SSIZE_T_MAX:
+            self._limit = PY_SSIZE_T_MAX
+        else:
+            self._limit = max_message_size
+        self._deflate = deflate
+        self._frames = FrameDecoder(
+            client=self._client,
+            max_frame_size=frame_limit(max_message_size, deflate),
+            allow_rsv1=deflate is not None,
+        )
+        self._opcode = 0
+        self._compressed = False
+        self._parts = []
+        self._size = 0
+        utf8_init(&self._utf8)
+        self._closed = False
+        self._error = None
+        self._inflater = None
+        self._scratch = []
+        if deflate is not None:
+            self._inflate_bits = inflate_window(deflate, self._client)
+            self._inflate_reset = deflate.no_context_takeover(not self._client)
+
+    @property
+    def client(self):
+        return self._client
+
+    @property
+    def max_message_size(self):
+        return self._max
+
+    @property
+    def deflate(self):
+        return self._deflate
+
+    def feed(self, data):
+        """Parse ``data`` (any bytes-like object) and return the list of events it completes."""
+        cdef Py_buffer view
+        cdef list frames = self._scratch
+        cdef list events
+        cdef Py_ssize_t i, count
+        if self._error is not None:
+            raise type(self._error)(self._error.close_code, self._error.reason)
+        acquire_read(data, &view)
+        try:
+            if self._closed:
+                if view.len:
+                    self._fail(_ProtocolError(1002, "data after a Close frame (RFC 6455 §5.5.1)"))
+                return []
+            try:
+                self._frames.feed_into(<const unsigned char *>view.buf, view.len, frames)
+            except ProtocolError as exc:
+                del frames[:]
+                self._error = exc
+                raise
+        finally:
+            PyBuffer_Release(&view)
+        events = []
+        count = len(frames)
+        try:
+            for i in range(count):
+                self._frame(<Frame>frames[i], events)
+            self._check_pending()
+        except ProtocolError as exc:
+            del frames[:]
+            self._fail(exc)
+        del frames[:]
+        return events
+
+    cdef int _fail(self, object exc) except -1:
+        self._error = exc
+        self._parts = []
+        self._inflater = None
+        raise exc
+
+    cdef int _frame(self, Frame frame, list events) except -1:
+        cdef int opcode = frame.opcode
+        cdef bytes payload = frame.payload
+        cdef Py_ssize_t n = PyBytes_GET_SIZE(payload)
+        cdef int message
+        cdef object text
+        if self._closed:
+            # RFC 6455 §5.5.1: a Close is the last frame of the connection.
+            raise _ProtocolError(1002, "frame after a Close frame (RFC 6455 §5.5.1)")
+        if opcode >= OP_CLOSE:
+            # Control frames may be interleaved with fragments and are delivered at once
+            # (RFC 6455 §5.4); the limit covers them too.
+            if n > self._limit:
+                raise _PayloadTooBig(1009, "control frame of %d bytes exceeds max_message_size=%d" % (n, self._limit))
+            if opcode == OP_PING:
+                PyList_Append(events, _event(_Ping, payload))
+            elif opcode == OP_PONG:
+                PyList_Append(events, _event(_Pong, payload))
+            else:
+                PyList_Append(events, parse_close_payload(payload, _ProtocolError, _InvalidPayload))
+                self._closed = True
+            return 0
+        if opcode == OP_CONT:
+            if not self._opcode:
+                raise _ProtocolError(1002, "continuation frame without a message to continue (RFC 6455 §5.4)")
+        else:
+            if self._opcode:
+                raise _ProtocolError(1002, "new data frame inside a fragmented message (RFC 6455 §5.4)")
+            if frame.fin and not frame.rsv1:
+                # The common case: a whole uncompressed message in one frame.
+                if n > self._limit:
+                    raise _too_big(self._limit)
+                if opcode == OP_TEXT:
+                    try:
+                        text = PyUnicode_DecodeUTF8(PyBytes_AS_STRING(payload), n, NULL)
+                    except UnicodeDecodeError:
+                        raise _bad_utf8() from None
+                    PyList_Append(events, _event(_TextMessage, text))
+                else:
+                    PyList_Append(events, _event(_BinaryMessage, payload))
+                return 0
+            self._opcode = opcode
+            self._compressed = frame.rsv1
+            self._size = 0
+        message = self._opcode
+        if self._compressed:
+            payload = self._inflate(payload, frame.fin)
+            n = PyBytes_GET_SIZE(payload)
+        elif n > self._limit - self._size:
+            raise _too_big(self._limit)
+        self._size += n
+        if message == OP_TEXT and (self._parts or not frame.fin):
+            # RFC 6455 §8.1: fail as soon as invalid UTF-8 is seen, not when the message
+            # ends; a character may be split across fragments.
+            if utf8_feed(&self._utf8, <const unsigned char *>PyBytes_AS_STRING(payload), n) == UTF8_REJECT:
+                raise _bad_utf8()
+            if frame.fin:
+                if utf8_finish(&self._utf8) != UTF8_ACCEPT:
+                    raise _bad_utf8()
+                utf8_init(&self._utf8)
+        if not frame.fin:
+            PyList_Append(self._parts, payload)
+            return 0
+        self._opcode = 0
+        if self._parts:
+            PyList_Append(self._parts, payload)
+            payload = b"".join(self._parts)
+            self._parts = []
+        if message == OP_TEXT:
+            try:
+                text = PyUnicode_DecodeUTF8(PyBytes_AS_STRING(payload), PyBytes_GET_SIZE(payload), NULL)
+            except UnicodeDecodeError:
+                raise _bad_utf8() from None
+            PyList_Append(events, _event(_TextMessage, text))
+        else:
+            PyList_Append(events, _event(_BinaryMessage, payload))
+        return 0
+
+    cdef bytes _inflate(self, bytes payload, bint fin):
+        """Inflate one fragment of a compressed message (RFC 7692 §7.2.2), bounded by the limit."""
+        cdef object z = self._inflater
+        cdef list pieces
+        cdef Py_ssize_t produced, room, want
+        cdef bytes chunk, out
+        cdef object data
+        if z is None:
+            z = self._inflater = _decompressobj(-self._inflate_bits)
+        if fin:
+            payload = payload + _TAIL
+        try:
+            if self._max is None:
+                out = z.decompress(payload)
+            else:
+                # Never let zlib produce more than the message may still hold (+1 to
+                # detect overflow), and at most INFLATE_CHUNK per call.
+                pieces = []
+                produced = 0
+                room = self._limit - self._size
+                data = payload
+                while True:
+                    want = room - produced + 1
+                    if want > INFLATE_CHUNK:
+                        want = INFLATE_CHUNK
+                    chunk = z.decompress(data, want)
+                    produced += PyBytes_GET_SIZE(chunk)
+                    if produced > room:
+                        raise _PayloadTooBig(1009, "message exceeds max_message_size=%d after inflation (RFC 7692 §8)" % self._limit)
+                    pieces.append(chunk)
+                    data = z.unconsumed_tail
+                    if not data and PyBytes_GET_SIZE(chunk) < want:
+                        break
+                out = pieces[0] if len(pieces) == 1 else b"".join(pieces)
+        except _zlib_error as exc:
+            raise _InvalidPayload(1007, "corrupt compressed data: %s (RFC 7692 §7.2.2)" % exc) from None
+        if fin and (self._inflate_reset or z.eof):
+            # RFC 7692 §7.1.1: without context takeover the peer starts each message with
+            # an empty window.  A stream ended by a BFINAL block (§7.2.3.4) cannot go on.
+            self._inflater = None
+        return out
+
+    cdef int _check_pending(self) except -1:
+        """Checks on the frame whose bytes have started to arrive, once per ``feed``.
+
+        After a Close nothing may follow (RFC 6455 §5.5.1).  A fragment's declared length
+        is checked against what the message may still hold before its payload is
+        buffered (uncompressed messages; compressed ones are bounded while inflating).
+        """
+        cdef FrameDecoder fd = self._frames
+        cdef int opcode
+        cdef uint64_t used
+        if not fd._in_payload:
+            if fd._hlen and self._closed:
+                raise _ProtocolError(1002, "data after a Close frame (RFC 6455 §5.5.1)")
+            return 0
+        if self._closed:
+            raise _ProtocolError(1002, "data after a Close frame (RFC 6455 §5.5.1)")
+        if self._max is None:
+            return 0
+        opcode = fd._h.opcode
+        # Only a frame that is in order here: a continuation of an open uncompressed message,
+        # or an uncompressed message's first frame.  (Others fail when they complete.)
+        if opcode == OP_CONT:
+            if not self._opcode or self._compressed:
+                return 0
+            used = <uint64_t>self._size
+        elif opcode == OP_TEXT or opcode == OP_BINARY:
+            if self._opcode or fd._h.rsv1:
+                return 0
+            used = 0
+        else:
+            return 0
+        if used + fd._h.length > <uint64_t>self._limit:
+            raise _too_big(self._limit)
+        return 0
+
+
+cdef inline bytes _raw(object data):
+    cdef Py_buffer view
+    if type(data) is bytes:
+        return <bytes>data
+    if isinstance(data, str):
+        raise TypeError("binary data must be a bytes-like object, not str")
+    acquire_read(data, &view)
+    try:
+        return PyBytes_FromStringAndSize(<const char *>view.buf, view.len)
+    finally:
+        PyBuffer_Release(&view)
+
+
+cdef bytes _control(object data):
+    cdef bytes raw
+    if isinstance(data, str):
+        raw = (<str>data).encode("utf-8")
+    else:
+        raw = _raw(data)
+    if PyBytes_GET_SIZE(raw) > 125:
+        raise ValueError("control frame payload of %d bytes exceeds 125 (RFC 6455 §5.5)" % PyBytes_GET_SIZE(raw))
+    return raw
+
+
+cdef bytes _frames_out(int opcode, const unsigned char *p, Py_ssize_t n, Py_ssize_t size,
+                       bint mask, bint rsv1):
+    """All frames of one message in one ``bytes``: fragments of ``size`` bytes (``size`` <= 0:
+    one frame).  RFC 6455 §5.4: the first carries the opcode (and RSV1, RFC 7692 §6), the
+    others are continuations; FIN on the last one only."""
+    cdef Py_ssize_t count, total, pos, take, i
+    cdef bytes out
+    cdef unsigned char *dst
+    cdef unsigned char key[4]
+    cdef unsigned char first
+    if size <= 0 or n <= size:
+        size = n if n > 0 else 1
+    count = (n + size - 1) // size if n else 1
+    total = n
+    for i in range(count):
+        take = size if i < count - 1 else n - size * (count - 1)
+        total += header_size(<uint64_t>take, mask)
+    out = PyBytes_FromStringAndSize(NULL, total)
+    dst = <unsigned char *>PyBytes_AS_STRING(out)
+    pos = 0
+    for i in range(count):
+        take = size if i < count - 1 else n - pos
+        first = <unsigned char>(opcode if i == 0 else OP_CONT)
+        if i == count - 1:
+            first |= 0x80
+        if rsv1 and i == 0:
+            first |= 0x40
+        if mask:
+            draw_key(key)
+            dst += write_header(dst, first, <uint64_t>take, key)
+            mask_copy(dst, p + pos, take, key, 0)
+        else:
+            dst += write_header(dst, first, <uint64_t>take, NULL)
+            memcpy(dst, p + pos, take)
+        dst += take
+        pos += take
+    return out
+
+
+@cython.final
+cdef class MessageEncoder:
+    """Turns messages into frames: each method returns the ``bytes`` to send.
+
+    ``client=True`` masks every frame with a fresh key from a cryptographic source (RFC 6455
+    §5.3, §10.3).  ``deflate`` is the negotiated :class:`PerMessageDeflate` (or ``None``);
+    ``fragment_size=N`` splits data messages so that every fragment but the last carries
+    exactly ``N`` payload bytes.
+    """
+
+    cdef bint _client
+    cdef object _deflate
+    cdef object _fragment_size
+    cdef Py_ssize_t _size             # 0: no fragmentation
+    cdef object _compressor
+    cdef bint _compress_reset
+
+    def __init__(self, *, client=False, deflate=None, fragment_size=None):
+        check_deflate(deflate)
+        if fragment_size is not None:
+            if isinstance(fragment_size, bool) or not isinstance(fragment_size, int):
+                raise TypeError("fragment_size must be an int or None, not %s" % type(fragment_size).__name__)
+            if fragment_size < 1:
+                raise ValueError("fragment_size must be >= 1, got %d" % fragment_size)
+        self._client = bool(client)
+        self._deflate = deflate
+        self._fragment_size = fragment_size
+        self._size = 0 if fragment_size is None else min(fragment_size, PY_SSIZE_T_MAX)
+        self._compressor = None
+        if deflate is not None:
+            self._compress_reset = deflate.no_context_takeover(self._client)
+
+    @property
+    def client(self):
+        return self._client
+
+    @property
+    def deflate(self):
+        return self._deflate
+
+    @property
+    def fragment_size(self):
+        return self._fragment_size
+
+    def text(self, data, compress=True):
+        """A text message (RFC 6455 §5.6); ``data`` is a ``str``, sent as UTF-8."""
+        cdef bytes raw
+        if not isinstance(data, str):
+            raise TypeError("text() takes a str, not %s" % type(data).__name__)
+        raw = (<str>data).encode("utf-8")
+        return self._message(OP_TEXT, raw, compress)
+
+    def binary(self, data, compress=True):
+        """A binary message (RFC 6455 §5.6); ``data`` is any bytes-like object."""
+        cdef Py_buffer view
+        if type(data) is bytes or (compress and self._deflate is not None):
+            return self._message(OP_BINARY, _raw(data), compress)
+        if isinstance(data, str):
+            raise TypeError("binary data must be a bytes-like object, not str")
+        # Uncompressed: frame straight from the caller's buffer, no intermediate copy.
+        acquire_read(data, &view)
+        try:
+            return _frames_out(OP_BINARY, <const unsigned char *>view.buf, view.len, self._size,
+                               self._client, False)
+        finally:
+            PyBuffer_Release(&view)
+
+    def ping(self, data=b""):
+        """A Ping frame (RFC 6455 §5.5.2); at most 125 bytes of ``data``."""
+        cdef bytes raw = _control(data)
+        return _frames_out(OP_PING, <const unsigned char *>PyBytes_AS_STRING(raw), PyBytes_GET_SIZE(raw),
+                           0, self._client, False)
+
+    def pong(self, data=b""):
+        """A Pong frame (RFC 6455 §5.5.3); at most 125 bytes of ``data``."""
+        cdef bytes raw = _control(data)
+        return _frames_out(OP_PONG, <const unsigned char *>PyBytes_AS_STRING(raw), PyBytes_GET_SIZE(raw),
+                           0, self._client, False)
+
+    def close(self, code=1000, reason=""):
+        """A Close frame (RFC 6455 §5.5.1); ``code=None`` sends an empty payload."""
+        cdef bytes raw = build_close_payload(code, reason)
+        return _frames_out(OP_CLOSE, <const unsigned char *>PyBytes_AS_STRING(raw), PyBytes_GET_SIZE(raw),
+                           0, self._client, False)
+
+    cdef bytes _message(self, int opcode, bytes payload, object compress):
+        cdef bint rsv1 = False
+        if compress and self._deflate is not None:
+            payload = self._compress(payload)
+            rsv1 = True
+        return _frames_out(opcode, <const unsigned char *>PyBytes_AS_STRING(payload), PyBytes_GET_SIZE(payload),
+                           self._size, self._client, rsv1)
+
+    cdef bytes _compress(self, bytes payload):
+        cdef object z = self._compressor
+        cdef bytes out
+        if z is None:
+            z = self._compressor = new_compressor(self._deflate, self._client)
+        # RFC 7692 §7.2.1: compress, flush to a byte boundary with an empty stored block,
+        # and remove its 00 00 ff ff tail.
+        out = z.compress(payload) + z.flush(_Z_SYNC_FLUSH)
+        if out.endswith(_TAIL):
+            out = out[:PyBytes_GET_SIZE(out) - 4]
+        if self._compress_reset:
+            # RFC 7692 §7.1.1: no context takeover, every message starts with an empty window.
+            self._compressor = None
+        return out
