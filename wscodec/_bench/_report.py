@@ -1,6 +1,7 @@
 """Rendering: the machine header, the text table, Markdown, JSON and the bar chart."""
 
 import datetime
+import importlib
 import json
 import os
 import platform
@@ -64,8 +65,13 @@ def machine_info():
         implementation = "unavailable (%s)" % exc
         wscodec_version = None
     peers = {}
-    for name, dist in _cases.LIBRARIES.items():
-        peers[name] = _version(dist)
+    for name, (dist, module) in _cases.LIBRARIES.items():
+        try:
+            importlib.import_module(module)
+        except Exception:
+            peers[name] = None  # not importable: "not installed" for the benchmark
+        else:
+            peers[name] = _version(dist) or "?"
     return {
         "wscodec_version": wscodec_version,
         "implementation": implementation,
@@ -84,8 +90,8 @@ def method_text(settings):
     return (
         "interleaved rounds (each round times every contender once, in rotating order); "
         "inner loop counts calibrated to ~%.1f ms per sample; %d-%d rounds per case within "
-        "~%.1f s; reported: median time per statement over rounds; spread = half the "
-        "interquartile range / median."
+        "~%.1f s; garbage collector paused while timing (as timeit does); reported: median "
+        "time per statement over rounds; spread = half the interquartile range / median."
         % (settings.target_sample * 1e3, settings.min_rounds, settings.max_rounds,
            settings.budget)
     )

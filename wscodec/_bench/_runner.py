@@ -5,8 +5,13 @@ no extra Python call is added per operation).  Its inner loop count is calibrate
 sample lasts about ``target_sample`` seconds.  Then every round times every contender once,
 starting at a different contender each round, so slow drifts of a shared machine (another
 process waking up, frequency changes) fall on all contenders alike.  The reported figure is
-the median over rounds.  The garbage collector stays enabled: decoders that allocate pay
-for it, as they do in real programs.
+the median over rounds.
+
+The cyclic garbage collector is paused while a case is timed (as ``timeit`` does) and run
+between cases.  Left on, a full collection triggered by one contender's allocations walks
+every object of this process (all peer libraries are imported) and lands on whichever
+contender happens to be running: noise of several microseconds per frame, not a property of
+the library.  Reference counting still frees everything the contenders allocate.
 """
 
 import gc
@@ -146,6 +151,18 @@ def run_case(case, settings, apis=None, clock=time.perf_counter):
             timed.append((result, compile_loop(prepared, result.name)))
 
     gc.collect()
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        rounds = _time(timed, settings, clock)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    gc.collect()
+    return CaseResult(case, results, rounds)
+
+
+def _time(timed, settings, clock):
     estimates = {}
     for result, loop in list(timed):
         n, per_op, fits = _calibrate(loop, settings, clock)
@@ -166,4 +183,4 @@ def run_case(case, settings, apis=None, clock=time.perf_counter):
             for i in range(k):
                 result, loop = timed[(r + i) % k]
                 result.samples.append(loop(result.loops, clock) / result.loops)
-    return CaseResult(case, results, rounds)
+    return rounds
