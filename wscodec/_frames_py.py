@@ -1,0 +1,391 @@
+"""Frame decoding and encoding (RFC 6455 §5), pure-Python twin of ``_frames_c``.
+
+The readable reference for the compiled twin, with identical behaviour: the same frames, the
+same exceptions with the same close codes and messages, the header rules checked in the same
+order.  Base framing (RFC 6455 §5.2)::
+
+     0                   1                   2                   3
+     0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+    +-+-+-+-+-------+-+-------------+-------------------------------+
+    |F|R|R|R| opcode|M| Payload len |    Extended payload length    |
+    |I|S|S|S|  (4)  |A|     (7)     |             (16/64)           |
+    |N|V|V|V|       |S|             |   (if payload len==126/127)   |
+    | |1|2|3|       |K|             |                               |
+    +-+-+-+-+-------+-+-------------+ - - - - - - - - - - - - - - - +
+    |     Extended payload length continued, if payload len == 127  |
+    + - - - - - - - - - - - - - - - +-------------------------------+
+    |                               |Masking-key, if MASK set to 1  |
+    +-------------------------------+-------------------------------+
+    | Masking-key (continued)       |          Payload Data         |
+    +-------------------------------- - - - - - - - - - - - - - - - +
+"""
+
+import os
+import sys
+from collections import deque
+
+from ._constants import DEFAULT_MAX_FRAME_SIZE, OPCODE_BY_VALUE
+from ._errors import PayloadTooBig, ProtocolError
+from ._mask_py import apply_mask
+
+__all__ = ["Frame", "FrameDecoder", "encode_frame"]
+
+# Opcodes 3-7 and 11-15 are reserved (RFC 6455 §5.2): bit ``op`` of this mask is set for each.
+_RESERVED_OPCODES = 0xF8F8
+_from_bytes = int.from_bytes
+
+
+# -- masking keys -------------------------------------------------------------------------
+# RFC 6455 §5.3, §10.3: each frame's key must be unpredictable, from a strong source.
+# os.urandom costs about a microsecond per call, so keys are drawn 1024 at a time and handed
+# out 4 bytes per frame.  A forked child discards the batch it inherited, so parent and child
+# never send the same keys.  deque.popleft() is atomic, so threads never share a key.
+
+_POOL_SIZE = 4096
+_keys = deque()
+
+
+def _draw_key():
+    """The next 4-byte masking key from the batch, refilling it when empty."""
+    try:
+        return _keys.popleft()
+    except IndexError:
+        batch = os.urandom(_POOL_SIZE)
+        keys = [batch[i : i + 4] for i in range(0, _POOL_SIZE, 4)]
+        key = keys.pop()
+        _keys.extend(keys)
+        return key
+
+
+def _discard_keys():
+    """Forget the batch of keys (run in a forked child: the parent will use them)."""
+    _keys.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_discard_keys)
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+def _raw(obj, name):
+    """``obj``'s raw bytes in logical order (a copy unless it is ``bytes``)."""
+    if type(obj) is bytes:
+        return obj
+    if isinstance(obj, str):
+        raise TypeError("%s must be a bytes-like object, not str" % name)
+    with memoryview(obj) as view:  # TypeError for a non-buffer
+        return view.tobytes()
+
+
+def _opcode_value(opcode):
+    """``opcode`` as an int that names a defined opcode; TypeError / ValueError otherwise."""
+    if not isinstance(opcode, int):
+        raise TypeError("opcode must be an int, not %s" % type(opcode).__name__)
+    if opcode < 0 or opcode > 15:
+        raise ValueError("opcode must be in 0..15, got %r" % (opcode,))
+    value = int(opcode)
+    if (_RESERVED_OPCODES >> value) & 1:
+        raise ValueError("opcode %d is reserved (RFC 6455 §5.2)" % value)
+    return value
+
+
+# -- Frame --------------------------------------------------------------------------------
+
+class Frame:
+    """One WebSocket frame (RFC 6455 §5.2): ``opcode`` (an ``Opcode``), the ``fin``,
+    ``rsv1``, ``rsv2``, ``rsv3`` bits, and ``payload`` (bytes, already unmasked).
+
+    Immutable, equal by value, hashable.
+    """
+
+    __slots__ = ("opcode", "fin", "rsv1", "rsv2", "rsv3", "payload")
+
+    def __init__(self, opcode, fin=True, rsv1=False, rsv2=False, rsv3=False, payload=b""):
+        _set = object.__setattr__
+        _set(self, "opcode", OPCODE_BY_VALUE[_opcode_value(opcode)])
+        _set(self, "fin", bool(fin))
+        _set(self, "rsv1", bool(rsv1))
+        _set(self, "rsv2", bool(rsv2))
+        _set(self, "rsv3", bool(rsv3))
+        _set(self, "payload", _raw(payload, "payload"))
+
+    def __setattr__(self, name, value):
+        raise AttributeError("Frame objects are immutable")
+
+    def __delattr__(self, name):
+        raise AttributeError("Frame objects are immutable")
+
+    def __eq__(self, other):
+        if type(other) is not Frame:
+            return NotImplemented
+        return (
+            self.opcode is other.opcode
+            and self.fin == other.fin
+            and self.rsv1 == other.rsv1
+            and self.rsv2 == other.rsv2
+            and self.rsv3 == other.rsv3
+            and self.payload == other.payload
+        )
+
+    def __hash__(self):
+        return hash((self.opcode, self.fin, self.rsv1, self.rsv2, self.rsv3, self.payload))
+
+    def __repr__(self):
+        payload = self.payload
+        if len(payload) <= 64:
+            shown = repr(payload)
+        else:
+            shown = "%r...<%d bytes>" % (payload[:48], len(payload))
+        return "Frame(opcode=Opcode.%s, fin=%r, rsv1=%r, rsv2=%r, rsv3=%r, payload=%s)" % (
+            self.opcode.name, self.fin, self.rsv1, self.rsv2, self.rsv3, shown
+        )
+
+    def __reduce__(self):
+        return (Frame, (int(self.opcode), self.fin, self.rsv1, self.rsv2, self.rsv3, self.payload))
+
+
+_new_frame = object.__new__
+_set_opcode = Frame.opcode.__set__
+_set_fin = Frame.fin.__set__
+_set_rsv1 = Frame.rsv1.__set__
+_set_rsv2 = Frame.rsv2.__set__
+_set_rsv3 = Frame.rsv3.__set__
+_set_payload = Frame.payload.__set__
+
+
+def _make_frame(b0, payload):
+    """A Frame from a checked first header byte and the unmasked payload (no validation)."""
+    frame = _new_frame(Frame)
+    _set_opcode(frame, OPCODE_BY_VALUE[b0 & 0x0F])
+    _set_fin(frame, bool(b0 & 0x80))
+    _set_rsv1(frame, bool(b0 & 0x40))
+    _set_rsv2(frame, bool(b0 & 0x20))
+    _set_rsv3(frame, bool(b0 & 0x10))
+    _set_payload(frame, payload)
+    return frame
+
+
+# -- header -------------------------------------------------------------------------------
+
+def _parse_header(data, pos, end, client, allow_rsv1, max_size, max_frame_size):
+    """Parse the frame header at ``data[pos:end]`` (RFC 6455 §5.2).
+
+    Returns ``(size, key, length)`` once the header is complete (``key`` None when unmasked),
+    or None when more bytes are needed and the ones present break no rule.  Raises
+    ``ProtocolError`` as soon as the bytes present show a violation, checking the rules in
+    byte order so that any split of the input gives the same verdict.
+    """
+    n = end - pos
+    if n < 1:
+        return None
+    b0 = data[pos]
+    opcode = b0 & 0x0F
+    # RSV bits MUST be 0 unless an extension defining them was negotiated (RFC 6455 §5.2);
+    # only RSV1 has one here (permessage-deflate, RFC 7692).
+    if b0 & 0x20:
+        raise ProtocolError(1002, "RSV2 is set but no extension defining it was negotiated (RFC 6455 §5.2)")
+    if b0 & 0x10:
+        raise ProtocolError(1002, "RSV3 is set but no extension defining it was negotiated (RFC 6455 §5.2)")
+    if (_RESERVED_OPCODES >> opcode) & 1:
+        raise ProtocolError(1002, "reserved opcode 0x%X (RFC 6455 §5.2)" % opcode)
+    if b0 & 0x40:
+        if not allow_rsv1:
+            raise ProtocolError(1002, "RSV1 is set but no extension defining it was negotiated (RFC 6455 §5.2)")
+        # RFC 7692 §6: never on control frames nor on non-first fragments.
+        if opcode & 8:
+            raise ProtocolError(1002, "RSV1 is set on a control frame (RFC 7692 §6)")
+        if opcode == 0:
+            raise ProtocolError(1002, "RSV1 is set on a continuation frame (RFC 7692 §6)")
+    # Control frames MUST NOT be fragmented (RFC 6455 §5.5).
+    if opcode & 8 and not b0 & 0x80:
+        raise ProtocolError(1002, "control frame with FIN clear: control frames must not be fragmented (RFC 6455 §5.5)")
+    if n < 2:
+        return None
+    b1 = data[pos + 1]
+    masked = b1 & 0x80
+    length = b1 & 0x7F
+    # Client-to-server frames are masked, server-to-client frames are not (RFC 6455 §5.1).
+    if client:
+        if masked:
+            raise ProtocolError(1002, "masked frame from the server: server-to-client frames must not be masked (RFC 6455 §5.1)")
+    elif not masked:
+        raise ProtocolError(1002, "unmasked frame from the client: client-to-server frames must be masked (RFC 6455 §5.1)")
+    # Control frames carry at most 125 payload bytes (RFC 6455 §5.5).
+    if opcode & 8 and length > 125:
+        raise ProtocolError(1002, "control frame payload longer than 125 bytes (RFC 6455 §5.5)")
+    if length == 126:
+        if n < 4:
+            return None
+        length = (data[pos + 2] << 8) | data[pos + 3]
+        # "the minimal number of bytes MUST be used to encode the length" (RFC 6455 §5.2)
+        if length < 126:
+            raise ProtocolError(1002, "payload length %d is not in its minimal encoding (RFC 6455 §5.2)" % length)
+        size = 4
+    elif length == 127:
+        if n < 10:
+            return None
+        length = _from_bytes(data[pos + 2 : pos + 10], "big")
+        # "the most significant bit MUST be 0" (RFC 6455 §5.2): 1002 before any size limit.
+        if length >> 63:
+            raise ProtocolError(1002, "64-bit payload length has its most significant bit set (RFC 6455 §5.2)")
+        if length < 65536:
+            raise ProtocolError(1002, "payload length %d is not in its minimal encoding (RFC 6455 §5.2)" % length)
+        size = 10
+    else:
+        size = 2
+    # Checked on the declared length, before any payload is buffered.
+    if length > max_size:
+        if max_frame_size is None:
+            raise PayloadTooBig(1009, "frame payload of %d bytes is larger than this platform can hold (RFC 6455 §7.4.1)" % length)
+        raise PayloadTooBig(1009, "frame payload of %d bytes exceeds max_frame_size=%d (RFC 6455 §7.4.1)" % (length, max_frame_size))
+    if masked:
+        if n < size + 4:
+            return None
+        key = bytes(data[pos + size : pos + size + 4])
+        return size + 4, key, length
+    return size, None, length
+
+
+# -- decoder ------------------------------------------------------------------------------
+
+class FrameDecoder:
+    """Incremental frame parser: ``feed(data)`` returns the frames completed by ``data``.
+
+    ``client=False`` (a server) requires masked frames, ``client=True`` unmasked ones
+    (RFC 6455 §5.1).  ``max_frame_size`` is the inclusive payload limit (``None``: none);
+    ``allow_rsv1`` accepts RSV1 on data frames that start a message (permessage-deflate).
+    Any violation raises ``ProtocolError``; the decoder is then finished and every later
+    ``feed()`` raises again.
+    """
+
+    __slots__ = ("_client", "_allow_rsv1", "_max_size", "_max_frame_size", "_buf", "_error")
+
+    def __init__(self, *, client=False, max_frame_size=DEFAULT_MAX_FRAME_SIZE, allow_rsv1=False):
+        self._client = bool(client)
+        self._allow_rsv1 = bool(allow_rsv1)
+        if max_frame_size is None:
+            self._max_size = sys.maxsize
+        else:
+            if not isinstance(max_frame_size, int):
+                raise TypeError("max_frame_size must be an int or None, not %s" % type(max_frame_size).__name__)
+            if max_frame_size < 0:
+                raise ValueError("max_frame_size must be >= 0, got %r" % (max_frame_size,))
+            # A payload must also fit a bytes object.
+            max_frame_size = int(max_frame_size)
+            self._max_size = min(max_frame_size, sys.maxsize)
+        self._max_frame_size = max_frame_size
+        # Bytes received but not yet part of a returned frame: at most one frame's header
+        # and the part of its payload that has arrived; never more than has arrived.
+        self._buf = bytearray()
+        self._error = None
+
+    @property
+    def client(self):
+        return self._client
+
+    @property
+    def allow_rsv1(self):
+        return self._allow_rsv1
+
+    @property
+    def max_frame_size(self):
+        return self._max_frame_size
+
+    def feed(self, data):
+        """Parse ``data`` (any bytes-like object) and return the list of frames it completes."""
+        error = self._error
+        if error is not None:
+            raise type(error)(error.close_code, error.reason)
+        buf = self._buf
+        if buf:
+            # Copy: the caller may reuse its buffer as soon as we return.
+            buf += _raw(data, "data")
+            data = buf
+        else:
+            data = _raw(data, "data")
+        frames = []
+        pos = 0
+        end = len(data)
+        client = self._client
+        allow_rsv1 = self._allow_rsv1
+        max_size = self._max_size
+        try:
+            while pos < end:
+                header = _parse_header(data, pos, end, client, allow_rsv1, max_size, self._max_frame_size)
+                if header is None:
+                    break
+                size, key, length = header
+                start = pos + size
+                stop = start + length
+                if stop > end:
+                    break
+                if key is None:
+                    payload = bytes(data[start:stop])
+                else:
+                    payload = apply_mask(memoryview(data)[start:stop], key)
+                frames.append(_make_frame(data[pos], payload))
+                pos = stop
+        except ProtocolError as exc:
+            self._error = exc
+            self._buf = bytearray()
+            raise
+        if data is buf:
+            del buf[:pos]
+        elif pos < end:
+            buf += memoryview(data)[pos:]
+        return frames
+
+
+# -- encoder ------------------------------------------------------------------------------
+
+def encode_frame(opcode, payload, *, fin=True, mask=False, rsv1=False):
+    """Encode one frame (RFC 6455 §5.2) and return its bytes.
+
+    ``payload`` is any bytes-like object (not ``str``: text encoding is the message layer's
+    job).  ``mask=False`` sends it unmasked (a server), ``mask=True`` masks it with a key from
+    a cryptographic source (RFC 6455 §10.3, a client), ``mask=<4 bytes>`` with that key.
+    ``ValueError`` for a reserved opcode, a control frame with ``fin=False`` or a payload over
+    125 bytes (RFC 6455 §5.5), RSV1 on a control or continuation frame (RFC 7692 §6), or a
+    mask key that is not 4 bytes.
+    """
+    op = _opcode_value(opcode)
+    fin = bool(fin)
+    rsv1 = bool(rsv1)
+    if op & 8:
+        if not fin:
+            raise ValueError("control frames must not be fragmented: fin=False (RFC 6455 §5.5)")
+        if rsv1:
+            raise ValueError("RSV1 must not be set on a control frame (RFC 7692 §6)")
+    elif rsv1 and op == 0:
+        raise ValueError("RSV1 must not be set on a continuation frame (RFC 7692 §6)")
+
+    if mask is True:
+        key = _draw_key()
+    elif mask is False or mask is None:
+        key = None
+    else:
+        if isinstance(mask, str):
+            raise TypeError("mask must be a bool or a 4-byte bytes-like object, not str")
+        with memoryview(mask) as view:  # TypeError for a non-buffer
+            key = view.tobytes()
+        if len(key) != 4:
+            raise ValueError("mask key must be 4 bytes, got %d" % len(key))
+
+    data = _raw(payload, "payload")
+    n = len(data)
+    if op & 8 and n > 125:
+        raise ValueError("control frame payload of %d bytes exceeds 125 (RFC 6455 §5.5)" % n)
+
+    first = op | (0x80 if fin else 0) | (0x40 if rsv1 else 0)
+    mask_bit = 0x80 if key is not None else 0
+    # The minimal length encoding (RFC 6455 §5.2).
+    if n < 126:
+        header = bytes((first, mask_bit | n))
+    elif n < 65536:
+        header = bytes((first, mask_bit | 126)) + n.to_bytes(2, "big")
+    else:
+        header = bytes((first, mask_bit | 127)) + n.to_bytes(8, "big")
+    if key is None:
+        return header + data
+    return header + key + apply_mask(data, key)
