@@ -92,10 +92,17 @@ wide_text = st.text(
 )
 
 
+# Long enough for the compiled kernel's interleaved multi-byte path (64 bytes and up).
+long_text = st.text(
+    st.one_of(st.sampled_from("é€中😀\U0010ffff\u0800a "), st.characters(codec="utf-8")),
+    min_size=20, max_size=400,
+)
+
+
 @st.composite
-def corrupted_text(draw):
+def corrupted_text(draw, text=wide_text):
     """Valid UTF-8 with a few bytes overwritten, inserted, or the end cut off."""
-    data = bytearray(draw(wide_text).encode("utf-8"))
+    data = bytearray(draw(text).encode("utf-8"))
     for _ in range(draw(st.integers(1, 3))):
         op = draw(st.sampled_from(["set", "insert", "delete", "truncate"]))
         pos = draw(st.integers(0, len(data)))
@@ -117,6 +124,11 @@ any_bytes = st.one_of(
     corrupted_text(),
     wide_text.map(lambda s: s.encode("utf-8")),
 )
+long_bytes = st.one_of(
+    corrupted_text(long_text),
+    long_text.map(lambda s: s.encode("utf-8")),
+    st.binary(min_size=64, max_size=400),
+)
 
 
 @st.composite
@@ -128,19 +140,57 @@ def bytes_and_cuts(draw):
 
 # ---- whole-buffer validation -----------------------------------------------------------
 
-@settings(HYP, max_examples=150)
+@settings(HYP, max_examples=100)
 @given(data=any_bytes)
 def test_validate_matches_decode(utf8, data):
     assert utf8.validate_utf8(data) is decodes(data)
 
 
-@settings(HYP, max_examples=150)
+@settings(HYP, max_examples=60)
+@given(data=long_bytes)
+def test_long_inputs_match_decode(utf8, data):
+    assert utf8.validate_utf8(data) is decodes(data)
+    v = utf8.Utf8Validator()
+    half = len(data) // 2
+    assert v.validate(data[:half]) is viable(data[:half])
+    assert v.validate(data[half:], final=True) is decodes(data)
+
+
+LONG = ("中é😀a\u0800 " * 40).encode("utf-8")
+
+
+@pytest.mark.parametrize("edit", ["set-ff", "set-80", "set-c0", "set-e0", "insert-80",
+                                  "insert-e4", "delete"])
+def test_edit_at_every_position_of_long_text(utf8, edit):
+    # Covers every place the compiled kernel may cut a block into pieces.
+    op, _, byte = edit.partition("-")
+    byte = int(byte, 16) if byte else 0
+    for pos in range(len(LONG)):
+        data = bytearray(LONG)
+        if op == "set":
+            data[pos] = byte
+        elif op == "insert":
+            data.insert(pos, byte)
+        else:
+            del data[pos]
+        assert utf8.validate_utf8(data) is decodes(data), (edit, pos)
+
+
+def test_continuation_runs_in_long_text(utf8):
+    # Runs of 1..6 continuation bytes at every offset of a long text.
+    for run in range(1, 7):
+        for pos in range(0, 200):
+            data = LONG[:pos] + b"\x80" * run + LONG[pos:]
+            assert utf8.validate_utf8(data) is decodes(data), (run, pos)
+
+
+@settings(HYP, max_examples=80)
 @given(text=utf8_text)
 def test_any_text_is_valid(utf8, text):
     assert utf8.validate_utf8(text.encode("utf-8")) is True
 
 
-@settings(HYP, max_examples=120)
+@settings(HYP, max_examples=80)
 @given(data=st.binary(min_size=0, max_size=300))
 def test_random_bytes_match_decode(utf8, data):
     assert utf8.validate_utf8(data) is decodes(data)
@@ -291,7 +341,7 @@ def test_chunked_matches_decode_and_fails_fast(utf8, case):
     assert answers[-1] is decodes(data)
 
 
-@settings(HYP, max_examples=100)
+@settings(HYP, max_examples=60)
 @given(data=any_bytes)
 def test_split_at_every_position(utf8, data):
     expect = decodes(data)
@@ -302,7 +352,7 @@ def test_split_at_every_position(utf8, data):
         assert v.validate(data[cut:], final=True) is expect, (data, cut)
 
 
-@settings(HYP, max_examples=100)
+@settings(HYP, max_examples=60)
 @given(data=any_bytes)
 def test_byte_at_a_time(utf8, data):
     v = utf8.Utf8Validator()
@@ -361,7 +411,7 @@ def test_fail_fast_at_exact_chunk(utf8, prefix, impossible):
     assert v.validate(impossible[-1:]) is False
 
 
-@settings(HYP, max_examples=150)
+@settings(HYP, max_examples=80)
 @given(data=st.data())
 def test_fail_fast_chunk_holding_first_bad_byte(utf8, data):
     good = data.draw(wide_text).encode("utf-8")

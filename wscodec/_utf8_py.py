@@ -98,6 +98,12 @@ def _raw(data):
 def validate_utf8(data):
     """Return True if ``data`` (any buffer) is valid UTF-8 — exactly what
     ``bytes.decode("utf-8")`` accepts — else False.  ``TypeError`` for a non-buffer."""
+    if type(data) is bytes or type(data) is bytearray:
+        try:
+            _decode(data, "strict", True)
+        except UnicodeDecodeError:
+            return False
+        return True
     with _raw(data) as view:
         try:
             _decode(view, "strict", True)
