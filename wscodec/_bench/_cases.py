@@ -74,7 +74,7 @@ class Case:
     """One benchmark: inputs built on first use, an expected result, and contenders."""
 
     def __init__(self, id, group, title, build, contenders, *, nbytes=0, items=1,
-                 item_label="op", quick=False):
+                 item_label="op", quick=False, plot_rate=True):
         self.id = id
         self.group = group
         self.title = title
@@ -85,6 +85,7 @@ class Case:
         self.items = items            # operations per timed statement (frames decoded, ...)
         self.item_label = item_label  # what one item is: "op", "frame"
         self.quick = quick            # part of the --quick selection
+        self.plot_rate = plot_rate    # chart throughput (True) or time per item (False)
 
     @property
     def inputs(self):
@@ -684,7 +685,8 @@ def _decode_cases():
             "decode/text-125B-x10000/%s" % chunk_label.replace(" KiB", "KiB").replace(" ", "-"), "decode: text",
             "decode %d masked %d B text frames to str, %s" % (TEXT_FRAMES, TEXT_SIZE, chunk_label),
             _decode_inputs(True, TEXT_FRAMES, TEXT_SIZE, chunk_size), _decode_contenders(),
-            nbytes=TEXT_FRAMES * TEXT_SIZE, items=TEXT_FRAMES, item_label="frame", quick=True))
+            nbytes=TEXT_FRAMES * TEXT_SIZE, items=TEXT_FRAMES, item_label="frame", quick=True,
+            plot_rate=False))
     for chunk_size, chunk_label in [(None, "one chunk"), (64 * KiB, "64 KiB chunks")]:
         cases.append(Case(
             "decode/binary-1MiB-x16/%s" % chunk_label.replace(" KiB", "KiB").replace(" ", "-"), "decode: binary",
@@ -819,7 +821,7 @@ def _encode_cases():
             cases.append(Case(
                 "encode/%s/%s" % (label, "masked" if masked else "unmasked"), "encode",
                 "encode one %s binary frame, %s" % (_human_size(size), what), _encode_inputs(size, masked),
-                contenders, nbytes=size, quick=size <= 125))
+                contenders, nbytes=size, quick=size <= 125, plot_rate=False))
     return cases
 
 

@@ -290,8 +290,14 @@ _COLORS = {
 }
 
 
+_WSCODEC_SHADES = ["#d62728", "#ff9896", "#8c1515", "#f4a582"]
+
+
 def plot(path, info, case_results):
-    """Grouped bar chart: one panel per case group, one bar per contender (matplotlib)."""
+    """Grouped bar chart: one panel per case group, one bar per measured contender
+    (matplotlib).  Throughput where payload size is the point (masking, UTF-8, large frames),
+    time per operation where per-call cost is (small frames); log scale when the bars span
+    more than 30x."""
     try:
         import matplotlib
     except ImportError:
@@ -304,47 +310,42 @@ def plot(path, info, case_results):
         if not groups or groups[-1][0] != cr.case.group:
             groups.append((cr.case.group, []))
         groups[-1][1].append(cr)
-    fig, axes = plt.subplots(len(groups), 1, figsize=(13, 4.2 * len(groups)), squeeze=False)
+    def color(cr, r):
+        # wscodec's rows in shades of red by their rank in the case; peers by library.
+        if r.is_wscodec:
+            rank = [x.name for x in cr.results if x.is_wscodec].index(r.name)
+            return _WSCODEC_SHADES[rank % len(_WSCODEC_SHADES)]
+        return _COLORS.get(r.library, "#333333")
+
+    fig, axes = plt.subplots(len(groups), 1, figsize=(13, 4.4 * len(groups)), squeeze=False)
     for ax, (group, crs) in zip(axes[:, 0], groups):
-        # Throughput where payload size is the point (masking, UTF-8, large frames),
-        # time per operation where per-call overhead is (small frames).
-        use_rate = all(cr.case.nbytes >= 1024 * 1024 or group.startswith(("mask", "utf8"))
-                       for cr in crs)
-        names = []
-        for cr in crs:
-            for r in cr.results:
-                if r.ok and r.name not in names:
-                    names.append(r.name)
-        width = 0.8 / max(len(names), 1)
-        values = []
-        for j, name in enumerate(names):
-            xs, ys = [], []
-            for i, cr in enumerate(crs):
-                for r in cr.results:
-                    if r.name == name and r.ok:
-                        xs.append(i - 0.4 + width * (j + 0.5))
-                        y = (cr.case.nbytes / r.median / 1e9) if use_rate else \
-                            (r.median / cr.case.items * 1e9)
-                        ys.append(y)
-            values.extend(ys)
-            library = next(r.library for cr in crs for r in cr.results if r.name == name)
-            hatch = "//" if library == "wscodec" and "[python]" in name else None
-            ax.bar(xs, ys, width, label=name, color=_COLORS.get(library, "#333333"),
-                   alpha=1.0 if library == "wscodec" else 0.75, hatch=hatch,
-                   edgecolor="black" if library == "wscodec" else None, linewidth=0.6)
+        use_rate = all(cr.case.plot_rate for cr in crs)
+        values, seen = [], set()
+        for i, cr in enumerate(crs):
+            measured = [r for r in cr.results if r.ok]
+            width = 0.84 / max(len(measured), 1)
+            for j, r in enumerate(measured):
+                y = (cr.case.nbytes / r.median / 1e9) if use_rate else \
+                    (r.median / cr.case.items * 1e9)
+                values.append(y)
+                ax.bar(i - 0.42 + width * (j + 0.5), y, width * 0.95,
+                       label=None if r.name in seen else r.name, color=color(cr, r),
+                       edgecolor="black" if r.is_wscodec else "none", linewidth=0.6,
+                       hatch="//" if r.is_wscodec and "[python]" in r.name else None)
+                seen.add(r.name)
         ax.set_xticks(range(len(crs)))
         ax.set_xticklabels([cr.case.id.split("/", 1)[1] for cr in crs], fontsize=8)
         ax.set_title(group)
-        ax.set_ylabel("GB/s (higher is better)" if use_rate else
+        ax.set_ylabel("GB/s of payload (higher is better)" if use_rate else
                       "ns per %s (lower is better)" % crs[0].case.item_label)
         positive = [v for v in values if v > 0]
         if positive and max(positive) / min(positive) > 30:
             ax.set_yscale("log")
         ax.grid(axis="y", alpha=0.3)
         ax.legend(fontsize=7, ncol=2, loc="best")
-    fig.suptitle("wscodec %s (%s) vs peers - %s, %s; ratios within one run only"
-                 % (info["wscodec_version"], info["implementation"], info["python"],
-                    info["cpu"]), fontsize=10)
+    fig.suptitle("wscodec %s (IMPLEMENTATION=%s) vs peers - %s, %s - %s; compare bars within "
+                 "one run only" % (info["wscodec_version"], info["implementation"],
+                                   info["python"], info["cpu"], info["date"]), fontsize=10)
     fig.tight_layout(rect=(0, 0, 1, 0.98))
     fig.savefig(path, dpi=110)
     plt.close(fig)
