@@ -94,6 +94,14 @@ def _int32_noncontig(raw):
     return memoryview(base)[::2], base, gaps
 
 
+class BytesSub(bytes):
+    pass
+
+
+class BytearraySub(bytearray):
+    pass
+
+
 ANY = range(71)
 BY4 = range(0, 71, 4)
 
@@ -109,6 +117,8 @@ KINDS = {
     "memoryview-int32": (_int32, BY4, True),
     "memoryview-int32-noncontig": (_int32_noncontig, BY4, True),
     "array": (lambda raw: _contiguous(array("B", raw)), ANY, True),
+    "bytes-subclass": (lambda raw: _contiguous(BytesSub(raw)), ANY, False),
+    "bytearray-subclass": (lambda raw: _contiguous(BytearraySub(raw)), ANY, True),
 }
 WRITABLE = [name for name, (_, _, writable) in KINDS.items() if writable]
 READONLY = [name for name, (_, _, writable) in KINDS.items() if not writable]
@@ -428,7 +438,7 @@ def test_chunked_mask_inplace_equals_whole(impl, data, key, start, cuts):
 # --- large payloads: the kernel's wide loops and the GIL-released path -------------------
 
 
-@pytest.mark.parametrize("size", [65535, 65536, 65537, (1 << 20) + 3])
+@pytest.mark.parametrize("size", [65536 + 3, 262143, 262144, 262145, (1 << 20) + 3])
 def test_large_payloads(impl, size):
     data = os.urandom(size)
     key = os.urandom(4)
@@ -444,7 +454,8 @@ def test_large_payloads(impl, size):
 
 
 def test_nogil_threshold_covers_large_payloads(impl):
-    # The compiled twin releases the GIL from this size on; the 1 MiB cases above use it.
+    # The compiled twin releases the GIL from this size on (256 KiB); the cases above cover
+    # both sides of it.
     threshold = getattr(impl.mask, "NOGIL_THRESHOLD", None)
     if impl.kind == "c":
         assert 1024 <= threshold <= 1 << 20

@@ -2,13 +2,13 @@
 # ``cimport`` them from ``wscodec._mask_c``.  They are inline, so a caller pays no call
 # through a function pointer, and ``nogil``/``noexcept``: they cannot fail.
 
-from libc.stdint cimport uint64_t
+from libc.stdint cimport uint32_t, uint64_t
 from libc.string cimport memcpy
 
 
 cdef enum:
     # Callers mask payloads at least this long with the GIL released (see _mask_c.pyx).
-    MASK_NOGIL_THRESHOLD = 65536
+    MASK_NOGIL_THRESHOLD = 262144
 
 
 cdef inline void mask_copy(unsigned char *dst, const unsigned char *src, Py_ssize_t n,
@@ -16,17 +16,26 @@ cdef inline void mask_copy(unsigned char *dst, const unsigned char *src, Py_ssiz
     """``dst[i] = src[i] ^ key[(offset + i) % 4]`` for ``i < n``; ``dst`` may equal ``src``.
 
     ``offset`` is the position of ``src[0]`` within the payload, so a payload masked in
-    several chunks gives the same bytes as one call.
+    several chunks gives the same bytes as one call.  (``offset & 3`` is also right for a
+    negative offset: two's complement keeps it congruent modulo 4.)
     """
-    cdef unsigned char k[8]
+    cdef unsigned char k[4]
+    cdef uint32_t k32, v
     cdef uint64_t k64, w0, w1, w2, w3
     cdef Py_ssize_t i = 0
-    cdef Py_ssize_t j
     cdef Py_ssize_t r = offset & 3
-    for j in range(8):
-        k[j] = key[(r + j) & 3]
-    memcpy(&k64, k, 8)
-    # Four independent 64-bit words per step; gcc vectorizes this to 128-bit registers.
+    # The key rotated so that k[0] applies to src[0].
+    k[0] = key[r]
+    k[1] = key[(r + 1) & 3]
+    k[2] = key[(r + 2) & 3]
+    k[3] = key[(r + 3) & 3]
+    memcpy(&k32, k, 4)
+    # Both halves are equal, so this holds k[0..3] k[0..3] in memory on either byte order.
+    k64 = (<uint64_t>k32 << 32) | k32
+    # Words are moved with memcpy: no alignment or aliasing assumption, and compilers turn
+    # it into plain (unaligned) loads and stores.  Four independent words per step; gcc and
+    # clang vectorize this loop to 128-bit registers.  Each step loads before it stores, so
+    # dst == src is fine.
     while i + 32 <= n:
         memcpy(&w0, src + i, 8)
         memcpy(&w1, src + i + 8, 8)
@@ -41,11 +50,30 @@ cdef inline void mask_copy(unsigned char *dst, const unsigned char *src, Py_ssiz
         memcpy(dst + i + 16, &w2, 8)
         memcpy(dst + i + 24, &w3, 8)
         i += 32
-    while i + 8 <= n:
+    # Fewer than 32 bytes left: straight-line steps (a loop here is vectorized by the
+    # compiler behind run-time overlap checks that cost more than they save).
+    if i + 16 <= n:
+        memcpy(&w0, src + i, 8)
+        memcpy(&w1, src + i + 8, 8)
+        w0 ^= k64
+        w1 ^= k64
+        memcpy(dst + i, &w0, 8)
+        memcpy(dst + i + 8, &w1, 8)
+        i += 16
+    if i + 8 <= n:
         memcpy(&w0, src + i, 8)
         w0 ^= k64
         memcpy(dst + i, &w0, 8)
         i += 8
-    while i < n:
-        dst[i] = src[i] ^ k[i & 3]
-        i += 1
+    if i + 4 <= n:
+        memcpy(&v, src + i, 4)
+        v ^= k32
+        memcpy(dst + i, &v, 4)
+        i += 4
+    # At most 3 bytes, and i is a multiple of 4 here, so they take k[0], k[1], k[2].
+    if i < n:
+        dst[i] = src[i] ^ k[0]
+        if i + 1 < n:
+            dst[i + 1] = src[i + 1] ^ k[1]
+            if i + 2 < n:
+                dst[i + 2] = src[i + 2] ^ k[2]
