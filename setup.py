@@ -73,8 +73,29 @@ def _extensions():
     return exts
 
 
+def _without_rpath(command):
+    """``command`` less the ``-Wl,-rpath,...`` / ``-Wl,-R...`` flags.
+
+    An interpreter built with a shared libpython (pyenv's, for one) puts its own lib directory
+    in the linker command as an rpath.  Extension modules never link libpython on POSIX, so
+    that RUNPATH is only a path of the build machine baked into the wheel: drop it.
+    """
+    keep = []
+    for arg in command:
+        if arg.startswith(("-Wl,-rpath,", "-Wl,-rpath=", "-Wl,-R")):
+            continue
+        keep.append(arg)
+    return keep
+
+
 class BuildExt(build_ext):
     """Cythonize and compile each module on its own, so one failure falls back to its twin."""
+
+    def build_extensions(self):
+        linker = getattr(self.compiler, "linker_so", None)
+        if isinstance(linker, list):
+            self.compiler.linker_so = _without_rpath(linker)
+        super().build_extensions()
 
     def build_extension(self, ext):
         try:

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Stage "readme-tests": the README's test command, in the checkout, for the compiled twin
+# (the extension must compile) and again for the pure twin (WSCODEC_NO_EXTENSIONS=1).
+#   python3 -m venv .venv && . .venv/bin/activate && pip install -e ".[test]" && python -m pytest
+set -euo pipefail
+STAGE_NAME=readme-tests
+. "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+rm -rf .venv
+"${PYTHON:-python3}" -m venv .venv
+# shellcheck disable=SC1091
+. .venv/bin/activate
+python -m pip install -q --upgrade pip
+
+log "compiled twin"
+WSCODEC_REQUIRE_EXTENSIONS=1 pip install -q -e ".[test]"
+python -m pytest
+
+log "pure twin (WSCODEC_NO_EXTENSIONS=1)"
+WSCODEC_NO_EXTENSIONS=1 python -m pytest
