@@ -1,0 +1,349 @@
+"""permessage-deflate (RFC 7692) in the message layer, against both twins."""
+
+import os
+import struct
+import tracemalloc
+import zlib
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from wscodec import BinaryMessage, InvalidPayload, PayloadTooBig, Ping, ProtocolError, TextMessage
+from wscodec._deflate_params import PerMessageDeflate
+
+CONT, TEXT, BINARY, CLOSE, PING, PONG = 0, 1, 2, 8, 9, 10
+PMD = PerMessageDeflate()
+H = bytes.fromhex
+
+
+def raw_frame(opcode, payload=b"", fin=True, rsv1=False, key=None):
+    first = (0x80 if fin else 0) | (0x40 if rsv1 else 0) | opcode
+    mask_bit = 0x80 if key is not None else 0
+    n = len(payload)
+    if n < 126:
+        header = bytes([first, mask_bit | n])
+    elif n < 65536:
+        header = bytes([first, mask_bit | 126]) + struct.pack("!H", n)
+    else:
+        header = bytes([first, mask_bit | 127]) + struct.pack("!Q", n)
+    if key is None:
+        return header + bytes(payload)
+    return header + key + bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+
+
+def frames_of(data):
+    """[(fin, rsv1, opcode, payload)] of unmasked frames (independent parser)."""
+    out = []
+    pos = 0
+    while pos < len(data):
+        b0, n = data[pos], data[pos + 1] & 0x7F
+        assert not data[pos + 1] & 0x80
+        pos += 2
+        if n == 126:
+            (n,) = struct.unpack("!H", data[pos : pos + 2])
+            pos += 2
+        elif n == 127:
+            (n,) = struct.unpack("!Q", data[pos : pos + 8])
+            pos += 8
+        out.append((bool(b0 & 0x80), bool(b0 & 0x40), b0 & 0x0F, data[pos : pos + n]))
+        pos += n
+    return out
+
+
+def client_side(impl, deflate=PMD, **kw):
+    """A client's decoder: it reads the server's unmasked frames."""
+    return impl.messages.MessageDecoder(client=True, deflate=deflate, **kw)
+
+
+# -- RFC 7692 §7.2.3 examples ------------------------------------------------------------
+
+HELLO = H("c107f248cdc9c90700")  # §7.2.3.1
+
+
+def test_7_2_3_1_decode(impl):
+    assert client_side(impl).feed(HELLO) == [TextMessage("Hello")]
+    # The same compressed bytes sent in two fragments; RSV1 on the first only.
+    assert client_side(impl).feed(H("4103f248cd") + H("8004c9c90700")) == [TextMessage("Hello")]
+
+
+def test_7_2_3_1_encode(impl):
+    assert impl.messages.MessageEncoder(deflate=PMD).text("Hello") == HELLO
+    # The same compressed bytes in 3-byte fragments, RSV1 on the first.
+    assert impl.messages.MessageEncoder(deflate=PMD, fragment_size=3).text("Hello") == H("4103f248cd" "0003c9c907" "800100")
+
+
+def test_7_2_3_2_shared_window(impl):
+    second = H("c105f200110000")
+    assert client_side(impl).feed(HELLO + second) == [TextMessage("Hello"), TextMessage("Hello")]
+    enc = impl.messages.MessageEncoder(deflate=PMD)
+    assert enc.text("Hello") + enc.text("Hello") == HELLO + second
+    # Without context takeover each message stands alone (RFC 7692 §7.1.1.1).
+    enc = impl.messages.MessageEncoder(deflate=PerMessageDeflate(server_no_context_takeover=True))
+    assert enc.text("Hello") + enc.text("Hello") == HELLO + HELLO
+    # A decoder told the server resets its window cannot resolve the back-reference: 1007.
+    dec = client_side(impl, PerMessageDeflate(server_no_context_takeover=True))
+    assert dec.feed(HELLO) == [TextMessage("Hello")]
+    with pytest.raises(InvalidPayload) as info:
+        dec.feed(second)
+    assert info.value.close_code == 1007
+
+
+def test_7_2_3_3_no_compression_block(impl):
+    assert client_side(impl).feed(H("c10b000500faff48656c6c6f00")) == [TextMessage("Hello")]
+
+
+def test_7_2_3_4_bfinal(impl):
+    dec = client_side(impl)
+    assert dec.feed(H("c108f348cdc9c9070000")) == [TextMessage("Hello")]
+    # The stream ended with BFINAL; the next message starts a new one and still decodes.
+    assert dec.feed(HELLO) == [TextMessage("Hello")]
+
+
+def test_7_2_3_5_two_blocks(impl):
+    assert client_side(impl).feed(H("c10df248050000" "00ffffcac9c90700")) == [TextMessage("Hello")]
+
+
+def test_7_2_3_6_empty_message(impl):
+    # An empty message compresses to a single 0x00 byte (an empty fixed-Huffman block).
+    enc = impl.messages.MessageEncoder(deflate=PMD)
+    assert enc.text("") == H("c10100")
+    assert client_side(impl).feed(H("c10100") + H("c100")) == [TextMessage(""), TextMessage("")]
+    # Also on a stream that already carried a message.
+    out = enc.binary(b"abc") + enc.binary(b"")
+    assert client_side(impl).feed(out) == [BinaryMessage(b"abc"), BinaryMessage(b"")]
+
+
+# -- RSV1 (RFC 7692 §6) ------------------------------------------------------------------
+
+
+def test_rsv1_only_on_first_fragment(impl):
+    enc = impl.messages.MessageEncoder(deflate=PMD, fragment_size=2)
+    frames = frames_of(enc.binary(b"x" * 50))
+    assert len(frames) > 1
+    assert [f[1] for f in frames] == [True] + [False] * (len(frames) - 1)
+    assert [f[2] for f in frames] == [BINARY] + [CONT] * (len(frames) - 1)
+    frames = frames_of(enc.binary(b"x" * 50, compress=False))
+    assert not any(f[1] for f in frames) and b"".join(f[3] for f in frames) == b"x" * 50
+    frames = frames_of(enc.ping(b"p") + enc.close())
+    assert not any(f[1] for f in frames)
+
+
+@pytest.mark.parametrize(
+    "stream, deflate",
+    [
+        (H("c107f248cdc9c90700"), None),  # RSV1 without the extension
+        (H("4103f248cd") + H("c004c9c90700"), PMD),  # RSV1 on a continuation
+        (H("c900"), PMD),  # RSV1 on a control frame
+    ],
+)
+def test_rsv1_refused(impl, stream, deflate):
+    with pytest.raises(ProtocolError) as info:
+        impl.messages.MessageDecoder(client=True, deflate=deflate).feed(stream)
+    assert info.value.close_code == 1002
+
+
+def test_uncompressed_messages_with_deflate_on(impl):
+    dec = client_side(impl)
+    assert dec.feed(raw_frame(TEXT, b"plain") + HELLO + raw_frame(BINARY, b"\x00", fin=False)
+                    + raw_frame(CONT, b"\x01")) == [TextMessage("plain"), TextMessage("Hello"), BinaryMessage(b"\x00\x01")]
+
+
+# -- corrupt data and limits -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("payload", [b"\xff", b"\xff\xff\xff\xff", b"\x07", H("f248cdc9c90700") + b"\xff\xee"])
+def test_corrupt_compressed_data(impl, payload):
+    with pytest.raises(InvalidPayload) as info:
+        client_side(impl).feed(raw_frame(BINARY, payload, rsv1=True))
+    assert info.value.close_code == 1007
+
+
+def test_compressed_text_invalid_utf8(impl):
+    z = zlib.compressobj(6, zlib.DEFLATED, -15)
+    bad = z.compress(b"ok\xff") + z.flush(zlib.Z_SYNC_FLUSH)
+    with pytest.raises(InvalidPayload):
+        client_side(impl).feed(raw_frame(TEXT, bad[:-4], rsv1=True))
+    # Fail fast across compressed fragments: the bad byte is refused when its fragment arrives.
+    z = zlib.compressobj(6, zlib.DEFLATED, -15)
+    first = z.compress(b"fine ") + z.flush(zlib.Z_SYNC_FLUSH)
+    second = z.compress(b"\xed\xa0\x80") + z.flush(zlib.Z_SYNC_FLUSH)
+    dec = client_side(impl)
+    assert dec.feed(raw_frame(TEXT, first, fin=False, rsv1=True)) == []
+    with pytest.raises(InvalidPayload):
+        dec.feed(raw_frame(CONT, second, fin=False))
+
+
+def deflate_raw(data, bits=15):
+    z = zlib.compressobj(9, zlib.DEFLATED, -bits)
+    out = z.compress(data) + z.flush(zlib.Z_SYNC_FLUSH)
+    assert out.endswith(b"\x00\x00\xff\xff")
+    return out[:-4]
+
+
+@pytest.mark.parametrize("fragments", [1, 4])
+def test_zip_bomb_bounded(impl, fragments):
+    """10 MiB of zeros (about 10 KB compressed) against a 1 MiB limit: 1009, little memory."""
+    bomb = deflate_raw(bytes(10 << 20))
+    assert len(bomb) < 20000
+    step = -(-len(bomb) // fragments)
+    pieces = [bomb[i : i + step] for i in range(0, len(bomb), step)]
+    stream = b"".join(
+        raw_frame(BINARY if i == 0 else CONT, p, fin=i == len(pieces) - 1, rsv1=i == 0) for i, p in enumerate(pieces)
+    )
+    dec = client_side(impl, max_message_size=1 << 20)
+    tracemalloc.start()
+    try:
+        with pytest.raises(PayloadTooBig) as info:
+            dec.feed(stream)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert info.value.close_code == 1009
+    assert peak < 4 << 20, peak
+
+
+def test_inflated_limit_is_inclusive(impl):
+    msg = deflate_raw(bytes(1 << 20))
+    assert client_side(impl, max_message_size=1 << 20).feed(raw_frame(BINARY, msg, rsv1=True)) == [BinaryMessage(bytes(1 << 20))]
+    with pytest.raises(PayloadTooBig):
+        client_side(impl, max_message_size=(1 << 20) - 1).feed(raw_frame(BINARY, msg, rsv1=True))
+    # Across fragments, the inflated total counts.
+    dec = client_side(impl, max_message_size=100)
+    z = zlib.compressobj(6, zlib.DEFLATED, -15)
+    a = z.compress(b"a" * 60) + z.flush(zlib.Z_SYNC_FLUSH)
+    b = z.compress(b"b" * 41) + z.flush(zlib.Z_SYNC_FLUSH)
+    assert dec.feed(raw_frame(TEXT, a, fin=False, rsv1=True)) == []
+    with pytest.raises(PayloadTooBig):
+        dec.feed(raw_frame(CONT, b[:-4]))
+
+
+def test_incompressible_message_at_the_limit(impl):
+    """Compressed, random data grows a little; a message of exactly the limit still fits."""
+    data = os.urandom(200_000)
+    enc = impl.messages.MessageEncoder(deflate=PMD)
+    wire = enc.binary(data)
+    assert len(frames_of(wire)[0][3]) > len(data)
+    assert client_side(impl, max_message_size=len(data)).feed(wire) == [BinaryMessage(data)]
+
+
+# -- context takeover, windows, round trips ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "deflate",
+    [
+        PerMessageDeflate(),
+        PerMessageDeflate(server_no_context_takeover=True, client_no_context_takeover=True),
+        PerMessageDeflate(server_max_window_bits=9, client_max_window_bits=10),
+        PerMessageDeflate(server_max_window_bits=8, client_max_window_bits=8),
+        PerMessageDeflate(client_max_window_bits=None),
+    ],
+)
+@pytest.mark.parametrize("client", [True, False])
+def test_round_trip_parameters(impl, deflate, client):
+    M = impl.messages
+    text = "the quick brown fox jumps over the lazy dog " * 40
+    enc = M.MessageEncoder(client=client, deflate=deflate)
+    dec = M.MessageDecoder(client=not client, deflate=deflate)
+    wire = [enc.text(text), enc.text(text), enc.binary(text.encode()[:1000], compress=False), enc.binary(os.urandom(3000))]
+    events = dec.feed(b"".join(wire))
+    assert [type(e) for e in events] == [TextMessage, TextMessage, BinaryMessage, BinaryMessage]
+    assert events[0].data == events[1].data == text
+    sizes = [len(w) for w in wire]
+    if deflate.window_bits(client) == 8:
+        # Huffman coding only (see test_window_8_output_uses_no_back_references).
+        assert sizes[0] == sizes[1] < len(text) * 3 // 4
+    elif deflate.no_context_takeover(client):
+        assert sizes[0] == sizes[1] < len(text) // 4
+        if not client:
+            assert wire[0] == wire[1]
+    else:
+        assert sizes[1] < sizes[0] < len(text) // 4  # the second copy refers back into the window
+
+
+def test_window_8_output_uses_no_back_references(impl):
+    """With an 8-bit window agreed, what we send inflates with an 8-bit window."""
+    enc = impl.messages.MessageEncoder(deflate=PerMessageDeflate(server_max_window_bits=8))
+    data = b"abcdefgh" * 500 + os.urandom(300) + b"abcdefgh" * 500
+    for _ in range(2):
+        payload = frames_of(enc.binary(data))[0][3]
+        assert zlib.decompressobj(-8).decompress(payload + b"\x00\x00\xff\xff") == data
+
+
+def test_window_bits_respected(impl):
+    """A 9-bit window compressor's output is readable by a 9-bit window inflater."""
+    enc = impl.messages.MessageEncoder(deflate=PerMessageDeflate(server_max_window_bits=9))
+    z = zlib.decompressobj(-9)
+    data = os.urandom(2000) * 3
+    for _ in range(3):
+        payload = frames_of(enc.binary(data))[0][3]
+        assert z.decompress(payload + b"\x00\x00\xff\xff") == data
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.lists(st.one_of(st.text(max_size=200), st.binary(max_size=200)), min_size=1, max_size=6),
+    st.builds(PerMessageDeflate, st.booleans(), st.booleans(), st.integers(8, 15), st.integers(8, 15)),
+    st.one_of(st.none(), st.integers(1, 50)),
+    st.booleans(),
+)
+def test_compressed_round_trip_c_and_pure(impl, messages, deflate, fragment_size, client):
+    from wscodec import _messages_c, _messages_py
+
+    enc = impl.messages.MessageEncoder(client=client, deflate=deflate, fragment_size=fragment_size)
+    wire = b"".join(enc.text(m) if isinstance(m, str) else enc.binary(m) for m in messages)
+    expected = [TextMessage(m) if isinstance(m, str) else BinaryMessage(m) for m in messages]
+    for module in (_messages_c, _messages_py):
+        assert module.MessageDecoder(client=not client, deflate=deflate).feed(wire) == expected
+    # Both twins' compressors write the same bytes (same zlib settings), masks aside.
+    if not client:
+        other = (_messages_py if impl.kind == "c" else _messages_c).MessageEncoder(
+            client=client, deflate=deflate, fragment_size=fragment_size)
+        assert b"".join(other.text(m) if isinstance(m, str) else other.binary(m) for m in messages) == wire
+
+
+# -- a real peer's bytes -----------------------------------------------------------------
+
+
+def _websockets_ext(remote_nct=False, local_nct=False, remote_bits=15, local_bits=15):
+    pd = pytest.importorskip("websockets.extensions.permessage_deflate")
+    return pd.PerMessageDeflate(remote_nct, local_nct, remote_bits, local_bits)
+
+
+@pytest.mark.parametrize("nct", [False, True])
+def test_websockets_output_decodes(impl, nct):
+    from websockets.frames import Frame, Opcode
+
+    ext = _websockets_ext(remote_nct=nct, local_nct=nct)
+    texts = ["Hello", "Hello", "héllo wörld " * 50, ""]
+    wire = b"".join(Frame(Opcode.TEXT, t.encode()).serialize(mask=True, extensions=[ext]) for t in texts)
+    wire += Frame(Opcode.BINARY, bytes(5000)).serialize(mask=True, extensions=[ext])
+    dec = impl.messages.MessageDecoder(deflate=PerMessageDeflate(nct, nct))
+    assert dec.feed(wire) == [TextMessage(t) for t in texts] + [BinaryMessage(bytes(5000))]
+
+
+@pytest.mark.parametrize("nct", [False, True])
+def test_our_output_decodes_in_websockets(impl, nct):
+    from websockets.frames import Frame, Opcode
+    from websockets.streams import StreamReader
+
+    ext = _websockets_ext(remote_nct=nct, local_nct=nct)
+    enc = impl.messages.MessageEncoder(deflate=PerMessageDeflate(nct, nct))
+    texts = ["Hello", "Hello", "héllo wörld " * 50, ""]
+    reader = StreamReader()
+    reader.feed_data(b"".join(enc.text(t) for t in texts) + enc.binary(bytes(5000)))
+    got = []
+    for _ in range(len(texts) + 1):
+        parser = Frame.parse(reader.read_exact, mask=False, max_size=None, extensions=[ext])
+        try:
+            next(parser)
+        except StopIteration as stop:
+            frame = stop.value
+        got.append(frame.data.decode() if frame.opcode == Opcode.TEXT else bytes(frame.data))
+    assert got == texts + [bytes(5000)]
+
+
+def test_control_frames_never_compressed(impl):
+    enc = impl.messages.MessageEncoder(deflate=PMD)
+    assert enc.ping(b"hello") == raw_frame(PING, b"hello")
+    assert client_side(impl).feed(enc.ping(b"x") + enc.text("Hello")) == [Ping(b"x"), TextMessage("Hello")]
