@@ -13,6 +13,7 @@ state) and a shift — a one-cycle dependency chain per byte, with no branch on 
 
 cimport cython
 from cpython.buffer cimport PyBuffer_Release
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from libc.stdint cimport uint32_t, uint64_t
 from libc.string cimport memcpy
 
@@ -271,6 +272,19 @@ def validate_utf8(data):
     ``bytes.decode("utf-8")`` accepts — else False.  ``TypeError`` for a non-buffer."""
     cdef Py_buffer view
     cdef int r
+    cdef const unsigned char *s
+    cdef Py_ssize_t n
+    if type(data) is bytes:
+        # Immutable and kept alive by the caller's reference: read it directly (the
+        # cheapest path for the short texts most messages are).
+        s = <const unsigned char *>PyBytes_AS_STRING(data)
+        n = PyBytes_GET_SIZE(data)
+        if n >= _NOGIL_THRESHOLD:
+            with nogil:
+                r = utf8_check(s, n)
+        else:
+            r = utf8_check(s, n)
+        return r == UTF8_ACCEPT
     acquire_read(data, &view)
     try:
         if view.len >= _NOGIL_THRESHOLD:
@@ -302,15 +316,26 @@ cdef class Utf8Validator:
         cdef Py_buffer view
         cdef int r
         cdef bint is_final = final
-        acquire_read(data, &view)
-        try:
-            if view.len >= _NOGIL_THRESHOLD:
+        cdef const unsigned char *s
+        cdef Py_ssize_t n
+        if type(data) is bytes:
+            s = <const unsigned char *>PyBytes_AS_STRING(data)
+            n = PyBytes_GET_SIZE(data)
+            if n >= _NOGIL_THRESHOLD:
                 with nogil:
-                    r = utf8_feed(&self.st, <const unsigned char *>view.buf, view.len)
+                    r = utf8_feed(&self.st, s, n)
             else:
-                r = utf8_feed(&self.st, <const unsigned char *>view.buf, view.len)
-        finally:
-            PyBuffer_Release(&view)
+                r = utf8_feed(&self.st, s, n)
+        else:
+            acquire_read(data, &view)
+            try:
+                if view.len >= _NOGIL_THRESHOLD:
+                    with nogil:
+                        r = utf8_feed(&self.st, <const unsigned char *>view.buf, view.len)
+                else:
+                    r = utf8_feed(&self.st, <const unsigned char *>view.buf, view.len)
+            finally:
+                PyBuffer_Release(&view)
         if is_final:
             r = utf8_finish(&self.st)
             utf8_init(&self.st)
