@@ -335,6 +335,28 @@ def test_large_frame_in_small_chunks(impl):
             assert _summary(frames) == [(BINARY, True, payload), (TEXT, True, b"after")]
 
 
+@pytest.mark.parametrize("size,masked,header_size", [
+    (0, True, 6), (5, False, 2), (300, True, 8), (300, False, 4), (70000, True, 14)])
+def test_partial_frame(impl, size, masked, header_size):
+    frame = raw_frame(BINARY, b"q" * size, fin=False, key=KEY if masked else None)
+    decoder = impl.frames.FrameDecoder(client=not masked, max_frame_size=None)
+    seen = [decoder.partial_frame()]
+    for i in range(len(frame) - 1):
+        assert decoder.feed(frame[i : i + 1]) == []
+        seen.append(decoder.partial_frame())
+    assert seen[0] is None
+    # Part of the header: what its first byte tells; then the whole header with its length.
+    assert seen[1:header_size] == [(BINARY, False, False, None)] * (header_size - 1)
+    assert seen[header_size:] == [(BINARY, False, False, size)] * (len(frame) - header_size)
+    assert len(decoder.feed(frame[-1:])) == 1
+    assert decoder.partial_frame() is None
+    # A failed decoder has no frame under way.
+    decoder.feed(b"\x81" if masked else b"\x01")
+    with pytest.raises(ProtocolError):
+        decoder.feed(b"\x00" if masked else b"\x80")
+    assert decoder.partial_frame() is None
+
+
 # -- buffers ----------------------------------------------------------------------------
 
 def test_any_buffer_type(impl):
@@ -416,8 +438,9 @@ def _outcome(F, kwargs, chunks):
         for chunk in chunks:
             frames += decoder.feed(chunk)
     except ProtocolError as exc:
-        return ("error", type(exc).__name__, exc.close_code, str(exc), _summary(frames))
-    return ("ok", _summary(frames))
+        return ("error", type(exc).__name__, exc.close_code, str(exc), _summary(frames),
+                decoder.partial_frame())
+    return ("ok", _summary(frames), decoder.partial_frame())
 
 
 @st.composite
@@ -455,7 +478,7 @@ def test_compiled_and_pure_agree(c_twin, py_twin, stream, client, allow_rsv1, li
     assert split_c == _outcome(py_twin.frames, kwargs, chunks)
     # However split, the same verdict and the same frames (those returned before an error).
     if whole[0] == "ok":
-        assert split_c == whole
+        assert split_c[:2] == whole[:2]
     else:
         assert split_c[:4] == whole[:4]
 

@@ -5,6 +5,9 @@
 # * ``header_error`` turns a negative ``parse_header`` result into the exception to raise.
 # * ``FrameDecoder.feed_into`` drives the decoder on raw memory without building a Python
 #   buffer; ``Frame``'s fields are C fields, read directly by cimporting code.
+#   ``FrameDecoder.partial_header`` tells what is known of the frame under way (the C form of
+#   ``partial_frame()``), e.g. to check its declared length against a message limit before
+#   its payload arrives.
 # * ``build_frame`` / ``draw_key`` build a whole frame and hand out a masking key from the
 #   shared batched cryptographic key source (RFC 6455 §10.3).
 
@@ -208,6 +211,7 @@ cdef class FrameDecoder:
     cdef object _error                 # the ProtocolError raised; raised again on every feed
 
     cdef int feed_into(self, const unsigned char *data, Py_ssize_t n, list out) except -1
+    cdef int partial_header(self, frame_header *h) noexcept
     cdef int _raise_again(self) except -1
     cdef int _fail(self, object exc) except -1
     cdef Py_ssize_t _continue_header(self, const unsigned char *p, Py_ssize_t n) except -1

@@ -291,6 +291,33 @@ cdef class FrameDecoder:
             PyBuffer_Release(&view)
         return out
 
+    def partial_frame(self):
+        """What is known of the frame whose bytes have started to arrive: ``None`` when no
+        byte of an unfinished frame is held, else ``(opcode, fin, rsv1, length)`` with
+        ``opcode`` an int and ``length`` ``None`` until the whole header is in."""
+        cdef frame_header h
+        cdef int state
+        memset(&h, 0, sizeof(h))
+        state = self.partial_header(&h)
+        if state == 0:
+            return None
+        return (h.opcode, bool(h.fin), bool(h.rsv1), h.length if state == 2 else None)
+
+    cdef int partial_header(self, frame_header *h) noexcept:
+        """0: no unfinished frame (or the decoder failed); 1: part of its header is in, and
+        ``h.opcode``, ``h.fin``, ``h.rsv1`` are set; 2: its header is complete, ``*h`` holds it
+        all and its payload is arriving."""
+        if self._error is not None:
+            return 0
+        if self._in_payload:
+            h[0] = self._h
+            return 2
+        if self._hlen:
+            # The bytes held broke no rule, so this only reads them (result 0: incomplete).
+            parse_header(self._hbuf, self._hlen, h, self._flags, self._max_size)
+            return 1
+        return 0
+
     cdef int _raise_again(self) except -1:
         raise type(self._error)(self._error.close_code, self._error.reason)
 

@@ -292,6 +292,18 @@ class FrameDecoder:
     def max_frame_size(self):
         return self._max_frame_size
 
+    def partial_frame(self):
+        """What is known of the frame whose bytes have started to arrive: ``None`` when no
+        byte of an unfinished frame is held, else ``(opcode, fin, rsv1, length)`` with
+        ``opcode`` an int and ``length`` ``None`` until the whole header is in."""
+        buf = self._buf
+        if not buf or self._error is not None:
+            return None
+        b0 = buf[0]
+        # The bytes held broke no rule (or feed() would have raised), so this only reads them.
+        header = _parse_header(buf, 0, len(buf), self._client, self._allow_rsv1, self._max_size, self._max_frame_size)
+        return (b0 & 0x0F, bool(b0 & 0x80), bool(b0 & 0x40), None if header is None else header[2])
+
     def feed(self, data):
         """Parse ``data`` (any bytes-like object) and return the list of frames it completes."""
         error = self._error
