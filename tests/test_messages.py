@@ -14,7 +14,14 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 import wscodec
 from wscodec import BinaryMessage, Close, InvalidPayload, PayloadTooBig, Ping, Pong, ProtocolError, TextMessage
+from wscodec import _select
 from wscodec._deflate_params import PerMessageDeflate
+
+#: The twins to compare in differential tests (only the pure one where nothing is compiled).
+TWIN_MODULES = [
+    __import__("wscodec._messages_%s" % kind, fromlist=["MessageDecoder"])
+    for kind in (["py"] if _select.NO_EXTENSIONS else ["c", "py"])
+]
 
 CONT, TEXT, BINARY, CLOSE, PING, PONG = 0, 1, 2, 8, 9, 10
 
@@ -219,8 +226,7 @@ def test_text_validity_matches_bytes_decode(payload, cuts):
         expected = [TextMessage(payload.decode("utf-8"))]
     except UnicodeDecodeError:
         expected = None
-    for kind in ("c", "py"):
-        module = __import__("wscodec._messages_%s" % kind, fromlist=["x"])
+    for module in TWIN_MODULES:
         dec = module.MessageDecoder()
         if expected is None:
             with pytest.raises(InvalidPayload):
@@ -320,8 +326,7 @@ def test_close_rules_property(code, reason):
         text = reason.decode()
     except UnicodeDecodeError:
         text = None
-    for kind in ("c", "py"):
-        module = __import__("wscodec._messages_%s" % kind, fromlist=["x"])
+    for module in TWIN_MODULES:
         dec = module.MessageDecoder()
         frame = client_frame(CLOSE, struct.pack("!H", code) + reason)
         if not valid_code:
@@ -625,8 +630,7 @@ def test_round_trip(impl, messages, client, deflate, fragment_size, cuts):
     cuts = sorted(c % (len(data) + 1) for c in cuts)
     chunks = [data[a:b] for a, b in zip([0] + cuts, cuts + [len(data)])]
     # Either twin decodes either twin's output.
-    for kind in ("c", "py") if impl.kind == "c" else ("py",):
-        other = __import__("wscodec._messages_%s" % kind, fromlist=["x"])
+    for other in TWIN_MODULES:
         dec = other.MessageDecoder(client=not client, deflate=deflate, max_message_size=None)
         assert feed_all(dec, chunks) == expected
 
@@ -661,7 +665,7 @@ hostile_frame = st.builds(
     junk=st.binary(max_size=3),
 )
 def test_differential_hostile_streams(frames, cuts, deflate, limit, junk):
-    from wscodec import _messages_c as C, _messages_py as P
+    C, P = TWIN_MODULES[0], TWIN_MODULES[-1]
 
     data = b"".join(frames) + junk
     cuts = sorted(c % (len(data) + 1) for c in cuts)
