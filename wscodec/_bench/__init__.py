@@ -35,6 +35,9 @@ def _parser():
                              "the facade's choice")
     parser.add_argument("--budget", type=float, metavar="SECONDS",
                         help="seconds of sampling per case (default: 0.2 quick, 4 full)")
+    parser.add_argument("--clock", choices=sorted(_runner.CLOCKS), default="cpu",
+                        help="cpu: the thread's CPU time (default; robust on a shared machine); "
+                             "wall: elapsed time")
     parser.add_argument("--list", action="store_true", help="list the case ids and exit")
     return parser
 
@@ -54,6 +57,7 @@ def main(argv=None):
         return 2
     base = _runner.QUICK if args.quick else _runner.FULL
     settings = _runner.Settings(**base.as_dict())
+    settings.clock = args.clock
     if args.budget is not None:
         settings.budget = args.budget
     apis = [Api("c"), Api("python")] if args.twins else [Api()]

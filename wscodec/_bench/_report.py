@@ -87,8 +87,12 @@ def machine_info():
 
 
 def method_text(settings):
+    clock = ("CPU time of the benchmark thread (time.thread_time: time the scheduler gives "
+             "other processes is not counted)" if settings.clock == "cpu" else
+             "wall-clock time (time.perf_counter)")
     return (
         "interleaved rounds (each round times every contender once, in rotating order); "
+        + clock + "; "
         "inner loop counts calibrated to ~%.1f ms per sample; %d-%d rounds per case within "
         "~%.1f s; garbage collector paused while timing (as timeit does); reported: median "
         "time per statement over rounds; spread = half the interquartile range / median."
