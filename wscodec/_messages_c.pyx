@@ -16,7 +16,7 @@ from libc.stdint cimport uint64_t
 from libc.string cimport memcpy
 
 from wscodec._buffer cimport acquire_read
-from wscodec._frames_c cimport Frame, FrameDecoder, draw_key, header_size, write_header
+from wscodec._frames_c cimport Frame, FrameDecoder, draw_key, frame_header, header_size, write_header
 from wscodec._mask_c cimport mask_copy
 from wscodec._utf8_c cimport UTF8_ACCEPT, UTF8_REJECT, Utf8State, utf8_feed, utf8_finish, utf8_init
 
@@ -324,18 +324,17 @@ cdef class MessageDecoder:
         is checked against what the message may still hold before its payload is
         buffered (uncompressed messages; compressed ones are bounded while inflating).
         """
-        cdef FrameDecoder fd = self._frames
+        cdef frame_header h
+        cdef int state = self._frames.partial_header(&h)
         cdef int opcode
         cdef uint64_t used
-        if not fd._in_payload:
-            if fd._hlen and self._closed:
-                raise _ProtocolError(1002, "data after a Close frame (RFC 6455 §5.5.1)")
+        if state == 0:
             return 0
         if self._closed:
             raise _ProtocolError(1002, "data after a Close frame (RFC 6455 §5.5.1)")
-        if self._max is None:
+        if self._max is None or state != 2:
             return 0
-        opcode = fd._h.opcode
+        opcode = h.opcode
         # Only a frame that is in order here: a continuation of an open uncompressed message,
         # or an uncompressed message's first frame.  (Others fail when they complete.)
         if opcode == OP_CONT:
@@ -343,12 +342,12 @@ cdef class MessageDecoder:
                 return 0
             used = <uint64_t>self._size
         elif opcode == OP_TEXT or opcode == OP_BINARY:
-            if self._opcode or fd._h.rsv1:
+            if self._opcode or h.rsv1:
                 return 0
             used = 0
         else:
             return 0
-        if used + fd._h.length > <uint64_t>self._limit:
+        if used + h.length > <uint64_t>self._limit:
             raise _too_big(self._limit)
         return 0
 

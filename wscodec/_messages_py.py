@@ -14,7 +14,7 @@ from ._constants import DEFAULT_MAX_MESSAGE_SIZE
 from ._deflate_params import PerMessageDeflate
 from ._errors import InvalidPayload, PayloadTooBig, ProtocolError
 from ._events import BinaryMessage, Close, Ping, Pong, TextMessage, build_close_payload, parse_close_payload
-from ._frames_py import FrameDecoder, _parse_header, encode_frame
+from ._frames_py import FrameDecoder, encode_frame
 from ._utf8_py import Utf8Validator
 
 __all__ = [
@@ -277,15 +277,15 @@ class MessageDecoder:
         is checked against what the message may still hold before its payload is
         buffered (uncompressed messages; compressed ones are bounded while inflating).
         """
-        buf = self._frames._buf
-        if not buf:
+        partial = self._frames.partial_frame()
+        if partial is None:
             return
         if self._closed:
             raise ProtocolError(1002, "data after a Close frame (RFC 6455 §5.5.1)")
         limit = self._max
-        if limit is None:
+        opcode, _fin, rsv1, length = partial
+        if limit is None or length is None:
             return
-        opcode = buf[0] & 0x0F
         # Only a frame that is in order here: a continuation of an open uncompressed message,
         # or an uncompressed message's first frame.  (Others fail when they complete.)
         if opcode == _CONT:
@@ -293,16 +293,12 @@ class MessageDecoder:
                 return
             used = self._size
         elif opcode == _TEXT or opcode == _BINARY:
-            if self._opcode or buf[0] & 0x40:
+            if self._opcode or rsv1:
                 return
             used = 0
         else:
             return
-        frames = self._frames
-        header = _parse_header(buf, 0, len(buf), frames._client, frames._allow_rsv1, frames._max_size, frames._max_frame_size)
-        if header is None:
-            return
-        if used + header[2] > limit:
+        if used + length > limit:
             raise PayloadTooBig(1009, "message exceeds max_message_size=%d (RFC 6455 §7.4.1)" % limit)
 
 
