@@ -9,6 +9,12 @@ through a table-driven DFA over RFC 3629 §4's byte ranges.  The DFA is the "shi
 table row of a byte packs the next state for every current state, each in a 6-bit field, and
 a state is the bit offset of its field, so one step is a load (which does not depend on the
 state) and a shift — a one-cycle dependency chain per byte, with no branch on the data.
+Runs of multi-byte text are cut at character starts into four pieces whose chains run
+interleaved.
+
+Every caller, Python or C (``_utf8_c.pxd``), goes through ``_run``: a SIMD kernel chosen at
+run time for the CPU replaces ``_skip_ascii`` / ``_run_quad`` there, behind the same
+exported functions, with no change for the modules that cimport them.
 """
 
 cimport cython
