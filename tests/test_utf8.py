@@ -13,6 +13,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from wscodec import _select
+
+# Tests of the compiled twin alone (not built under WSCODEC_NO_EXTENSIONS=1).
+compiled_only = pytest.mark.skipif(_select.NO_EXTENSIONS, reason="compiled twin not built")
+
 
 def decodes(data):
     try:
@@ -563,6 +568,8 @@ CHINESE_BIG = ("汉字测试中文文本" * 50000).encode("utf-8")[: 3 * (MIB //
 MIXED_BIG = ("ab é € 😀 中文 xyz " * 41000).encode("utf-8")
 
 
+@pytest.mark.c_extension
+@compiled_only
 def test_large_inputs_cross_the_nogil_threshold(c_twin):
     assert c_twin.utf8.NOGIL_THRESHOLD <= MIB
 
@@ -599,3 +606,16 @@ def test_large_non_contiguous(utf8):
     doubled[::2] = MIXED_BIG[:300000]
     view = memoryview(doubled)[::2]
     assert utf8.validate_utf8(view) is decodes(view.tobytes())
+
+
+# ---- the two twins against each other ----------------------------------------------------
+
+@pytest.mark.c_extension
+@compiled_only
+@settings(HYP, max_examples=100)
+@given(case=bytes_and_cuts(), final=st.booleans())
+def test_twins_agree_on_every_chunking(c_twin, py_twin, case, final):
+    data, cuts = case
+    assert c_twin.utf8.validate_utf8(data) is py_twin.utf8.validate_utf8(data)
+    assert feed_chunks(c_twin.utf8, data, cuts, final) == feed_chunks(py_twin.utf8, data, cuts,
+                                                                        final)
