@@ -622,7 +622,9 @@ def test_frame_is_immutable(impl):
         f.extra = 1
     with pytest.raises(AttributeError):
         del f.payload
-    assert f.payload == b"x"
+    with pytest.raises(AttributeError):
+        f.__init__(Opcode.PONG, payload=b"y")
+    assert (f.opcode, f.payload) == (Opcode.PING, b"x")
 
 
 def test_frame_constructor_checks(impl):

@@ -115,14 +115,20 @@ cdef bytes _payload_bytes(object payload):
 
 @cython.final
 @cython.freelist(64)
+@cython.no_gc
 cdef class Frame:
     """One WebSocket frame (RFC 6455 §5.2): ``opcode`` (an ``Opcode``), the ``fin``,
     ``rsv1``, ``rsv2``, ``rsv3`` bits, and ``payload`` (bytes, already unmasked).
 
     Immutable, equal by value, hashable.
     """
+    # no_gc: a Frame only refers to an Opcode member and a bytes object, so it can never be
+    # part of a reference cycle; untracked, ten thousand frames held in a list cost the
+    # garbage collector nothing.
 
     def __init__(self, opcode, fin=True, rsv1=False, rsv2=False, rsv3=False, payload=b""):
+        if self.payload is not None:
+            raise AttributeError("Frame objects are immutable")
         self.opcode = _opcode_member(opcode)
         self.fin = fin
         self.rsv1 = rsv1
@@ -238,6 +244,10 @@ cdef class FrameDecoder:
     ``feed()`` raises again.
     """
 
+    def __cinit__(self):
+        self._max_size = DEFAULT_MAX_FRAME_SIZE
+        self._max_frame_size = DEFAULT_MAX_FRAME_SIZE
+
     def __init__(self, *, client=False, max_frame_size=DEFAULT_MAX_FRAME_SIZE, allow_rsv1=False):
         cdef object limit
         self._flags = (HEADER_CLIENT if client else 0) | (HEADER_ALLOW_RSV1 if allow_rsv1 else 0)
@@ -279,16 +289,18 @@ cdef class FrameDecoder:
         """Parse ``data`` (any bytes-like object) and return the list of frames it completes."""
         cdef Py_buffer view
         cdef list out = []
-        if self._error is not None:
-            self._raise_again()
-        if type(data) is bytes:
-            self.feed_into(<const unsigned char *>PyBytes_AS_STRING(data), len(<bytes>data), out)
-            return out
-        acquire_read(data, &view)
-        try:
-            self.feed_into(<const unsigned char *>view.buf, view.len, out)
-        finally:
-            PyBuffer_Release(&view)
+        # One feed at a time per decoder, also on free-threaded builds (a no-op with a GIL).
+        with cython.critical_section(self):
+            if self._error is not None:
+                self._raise_again()
+            if type(data) is bytes:
+                self.feed_into(<const unsigned char *>PyBytes_AS_STRING(data), len(<bytes>data), out)
+                return out
+            acquire_read(data, &view)
+            try:
+                self.feed_into(<const unsigned char *>view.buf, view.len, out)
+            finally:
+                PyBuffer_Release(&view)
         return out
 
     def partial_frame(self):

@@ -102,6 +102,12 @@ class Frame:
     __slots__ = ("opcode", "fin", "rsv1", "rsv2", "rsv3", "payload")
 
     def __init__(self, opcode, fin=True, rsv1=False, rsv2=False, rsv3=False, payload=b""):
+        try:
+            self.payload
+        except AttributeError:
+            pass
+        else:
+            raise AttributeError("Frame objects are immutable")
         _set = object.__setattr__
         _set(self, "opcode", OPCODE_BY_VALUE[_opcode_value(opcode)])
         _set(self, "fin", bool(fin))
