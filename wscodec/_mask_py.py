@@ -8,6 +8,13 @@ This module is the readable reference for the compiled twin and behaves identica
 results, same exception types, checked in the same order (data or buffer, then mask, then
 offset).
 
+Non-contiguous writable buffers are masked through a contiguous copy written back through
+the memoryview: a 1-D view by a slice assignment (a raw byte copy), an N-D view item by
+item.  The stdlib's only N-D non-contiguous writable buffers are byte and integer views, for
+which that is exact; a third-party N-D exporter with a bool or float format would get its
+items converted (the compiled twin copies raw bytes), and one with a non-native format
+(``"<i"``) is refused by memoryview.  Both are outside what the twins promise to match.
+
 Speed: the XOR runs on Python integers, one chunk of ``_CHUNK`` bytes at a time.  One big
 integer over the whole payload would also work, but converting multi-megabyte integers from
 and to bytes is slower per byte than converting cache-sized chunks, and the key integer for a
@@ -27,8 +34,9 @@ _from_bytes = int.from_bytes
 
 
 def _raw(obj, name):
-    """Return ``obj`` as its raw bytes in logical order (a copy unless it is ``bytes``)."""
-    if type(obj) is bytes:
+    """Return ``obj``'s raw bytes in logical order: ``obj`` itself if it is a bytes or a
+    bytearray (both index and slice as bytes), else a copy."""
+    if type(obj) is bytes or type(obj) is bytearray:
         return obj
     try:
         view = memoryview(obj)
@@ -45,7 +53,7 @@ def _key(mask):
     key = _raw(mask, "mask")
     if len(key) != 4:
         raise ValueError("mask must contain 4 bytes, not %d" % len(key))
-    return key
+    return bytes(key)
 
 
 def _phase(offset):
@@ -54,6 +62,14 @@ def _phase(offset):
     if offset < 0:
         raise ValueError("offset must be non-negative, not %d" % offset)
     return offset & 3
+
+
+def _rotated_key(mask, offset):
+    """The key rotated so that it starts with the byte that applies to payload byte
+    ``offset`` (mask checked first, then offset)."""
+    key = _key(mask)
+    phase = _phase(offset)
+    return key[phase:] + key[:phase] if phase else key
 
 
 def _xor(data, key):
@@ -66,14 +82,16 @@ def _xor(data, key):
         return (_from_bytes(data, "little") ^ keyint).to_bytes(n, "little")
     out = bytearray(n)
     keyint = _from_bytes(key * (_CHUNK // 4), "little")
-    view = memoryview(data)
     stop = n - n % _CHUNK
-    for i in range(0, stop, _CHUNK):
-        j = i + _CHUNK
-        out[i:j] = (_from_bytes(view[i:j], "little") ^ keyint).to_bytes(_CHUNK, "little")
-    if stop < n:
-        # The tail starts at a multiple of 4, so at the start of the key.
-        out[stop:] = _xor(view[stop:], key)
+    with memoryview(data) as view:
+        for i in range(0, stop, _CHUNK):
+            j = i + _CHUNK
+            with view[i:j] as chunk:
+                out[i:j] = (_from_bytes(chunk, "little") ^ keyint).to_bytes(_CHUNK, "little")
+        if stop < n:
+            # The tail starts at a multiple of 4, so at the start of the key.
+            with view[stop:] as tail:
+                out[stop:] = _xor(tail, key)
     return bytes(out)
 
 
@@ -96,6 +114,12 @@ def mask_inplace(buffer, mask, offset=0):
     Raises ``TypeError`` for a read-only buffer, a non-buffer or a non-integer offset,
     ``ValueError`` for a negative offset or a mask that is not 4 bytes.
     """
+    if type(buffer) is bytearray:
+        # The common case, without a memoryview: a same-length slice assignment writes the
+        # bytes in place.
+        key = _rotated_key(mask, offset)
+        buffer[:] = _xor(buffer, key)
+        return
     try:
         view = memoryview(buffer)
     except TypeError:
@@ -107,11 +131,7 @@ def mask_inplace(buffer, mask, offset=0):
             raise TypeError(
                 "buffer must be writable, not a read-only %r" % type(buffer).__name__
             )
-        key = _key(mask)
-        phase = _phase(offset)
-        if phase:
-            # Rotate the key so that it starts with the byte that applies to buffer[0].
-            key = key[phase:] + key[:phase]
+        key = _rotated_key(mask, offset)
         if not view.nbytes:
             return
         if view.c_contiguous:
