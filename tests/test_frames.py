@@ -16,11 +16,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from wscodec import Opcode, PayloadTooBig, ProtocolError
+from wscodec import Opcode, PayloadTooBig, ProtocolError, _select
 
 CONTINUATION, TEXT, BINARY, CLOSE, PING, PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
 KEY = b"\x37\xfa\x21\x3d"  # the masking key of RFC 6455 §5.7
 RESERVED = [3, 4, 5, 6, 7, 11, 12, 13, 14, 15]
+
+# Tests of the compiled twin against the pure one (not built under WSCODEC_NO_EXTENSIONS=1).
+compiled_only = pytest.mark.skipif(_select.NO_EXTENSIONS, reason="compiled twin not built")
 
 
 def xor(payload, key):
@@ -464,6 +467,7 @@ def hostile_streams(draw):
     return b"".join(parts)
 
 
+@compiled_only
 @pytest.mark.c_extension
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(stream=hostile_streams(), client=st.booleans(), allow_rsv1=st.booleans(),
@@ -483,6 +487,7 @@ def test_compiled_and_pure_agree(c_twin, py_twin, stream, client, allow_rsv1, li
         assert split_c[:4] == whole[:4]
 
 
+@compiled_only
 @pytest.mark.c_extension
 def test_compiled_and_pure_agree_on_random_bytes(c_twin, py_twin):
     rng = random.Random(99)

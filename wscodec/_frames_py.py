@@ -20,15 +20,24 @@ order.  Base framing (RFC 6455 §5.2)::
     +-------------------------------- - - - - - - - - - - - - - - - +
 """
 
+from __future__ import annotations
+
 import os
 import sys
 from collections import deque
+from typing import TYPE_CHECKING, Optional, Tuple, Union
 
-from ._constants import DEFAULT_MAX_FRAME_SIZE, OPCODE_BY_VALUE
+from ._constants import DEFAULT_MAX_FRAME_SIZE, OPCODE_BY_VALUE, Opcode
 from ._errors import PayloadTooBig, ProtocolError
 from ._mask_py import apply_mask
 
 __all__ = ["Frame", "FrameDecoder", "encode_frame"]
+
+if TYPE_CHECKING:
+    import array
+
+    #: Anything with the buffer protocol, read as its raw bytes.
+    Buffer = Union[bytes, bytearray, memoryview, array.array]
 
 # Opcodes 3-7 and 11-15 are reserved (RFC 6455 §5.2): bit ``op`` of this mask is set for each.
 _RESERVED_OPCODES = 0xF8F8
@@ -101,7 +110,15 @@ class Frame:
 
     __slots__ = ("opcode", "fin", "rsv1", "rsv2", "rsv3", "payload")
 
-    def __init__(self, opcode, fin=True, rsv1=False, rsv2=False, rsv3=False, payload=b""):
+    opcode: Opcode
+    fin: bool
+    rsv1: bool
+    rsv2: bool
+    rsv3: bool
+    payload: bytes
+
+    def __init__(self, opcode: int, fin: bool = True, rsv1: bool = False, rsv2: bool = False,
+                 rsv3: bool = False, payload: Buffer = b"") -> None:
         try:
             self.payload
         except AttributeError:
@@ -267,7 +284,8 @@ class FrameDecoder:
 
     __slots__ = ("_client", "_allow_rsv1", "_max_size", "_max_frame_size", "_buf", "_error")
 
-    def __init__(self, *, client=False, max_frame_size=DEFAULT_MAX_FRAME_SIZE, allow_rsv1=False):
+    def __init__(self, *, client: bool = False, max_frame_size: Optional[int] = DEFAULT_MAX_FRAME_SIZE,
+                 allow_rsv1: bool = False) -> None:
         self._client = bool(client)
         self._allow_rsv1 = bool(allow_rsv1)
         if max_frame_size is None:
@@ -287,18 +305,18 @@ class FrameDecoder:
         self._error = None
 
     @property
-    def client(self):
+    def client(self) -> bool:
         return self._client
 
     @property
-    def allow_rsv1(self):
+    def allow_rsv1(self) -> bool:
         return self._allow_rsv1
 
     @property
-    def max_frame_size(self):
+    def max_frame_size(self) -> Optional[int]:
         return self._max_frame_size
 
-    def partial_frame(self):
+    def partial_frame(self) -> Optional[Tuple[int, bool, bool, Optional[int]]]:
         """What is known of the frame whose bytes have started to arrive: ``None`` when no
         byte of an unfinished frame is held, else ``(opcode, fin, rsv1, length)`` with
         ``opcode`` an int and ``length`` ``None`` until the whole header is in."""
@@ -310,7 +328,7 @@ class FrameDecoder:
         header = _parse_header(buf, 0, len(buf), self._client, self._allow_rsv1, self._max_size, self._max_frame_size)
         return (b0 & 0x0F, bool(b0 & 0x80), bool(b0 & 0x40), None if header is None else header[2])
 
-    def feed(self, data):
+    def feed(self, data: Buffer) -> list[Frame]:
         """Parse ``data`` (any bytes-like object) and return the list of frames it completes."""
         error = self._error
         if error is not None:
@@ -357,7 +375,8 @@ class FrameDecoder:
 
 # -- encoder ------------------------------------------------------------------------------
 
-def encode_frame(opcode, payload, *, fin=True, mask=False, rsv1=False):
+def encode_frame(opcode: int, payload: Buffer, *, fin: bool = True,
+                 mask: Union[bool, Buffer] = False, rsv1: bool = False) -> bytes:
     """Encode one frame (RFC 6455 §5.2) and return its bytes.
 
     ``payload`` is any bytes-like object (not ``str``: text encoding is the message layer's
