@@ -264,6 +264,28 @@ def test_offset_with_index_method(impl):
     assert buf == reference(raw, KEY, 3)
 
 
+class OddInt(int):
+    # Operators that lie: the offset's value must be used, not its operators.
+    def __and__(self, other):
+        return 0
+
+    def __mod__(self, other):
+        return 0
+
+    def __lt__(self, other):
+        return False
+
+
+@pytest.mark.parametrize("value", [3, 2**64 + 3, 2**200 + 3])
+def test_int_subclass_offset_uses_its_value(impl, value):
+    raw = PAYLOAD[:9]
+    buf = bytearray(raw)
+    impl.mask.mask_inplace(buf, KEY, OddInt(value))
+    assert buf == reference(raw, KEY, 3)
+    with pytest.raises(ValueError):
+        impl.mask.mask_inplace(buf, KEY, OddInt(-value))
+
+
 @pytest.mark.parametrize("offset", [-1, -2, -4, -(2**63), -(2**63) - 1, -(2**100)])
 def test_negative_offset(impl, offset):
     buf = bytearray(b"abcdef")

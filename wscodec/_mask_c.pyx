@@ -24,7 +24,7 @@ from cpython.bytes cimport (
     PyBytes_FromStringAndSize,
     PyBytes_GET_SIZE,
 )
-from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_Check
+from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_CheckExact
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from cpython.number cimport PyNumber_Index
 from libc.string cimport memcpy
@@ -107,8 +107,10 @@ cdef inline Py_ssize_t _phase(object offset) except -1:
     if offset is 0:
         # The default (CPython shares one object for small ints): skip the conversion.
         return 0
-    if not PyLong_Check(offset):
-        offset = PyNumber_Index(offset)  # TypeError for float, str, None...
+    if not PyLong_CheckExact(offset):
+        # TypeError for float, str, None...; an int subclass becomes a plain int, so its
+        # own operators (``&`` below) are never called.
+        offset = PyNumber_Index(offset)
     value = PyLong_AsLongLongAndOverflow(offset, &overflow)
     if overflow == 0 and value >= 0:
         return <Py_ssize_t>(value & 3)
