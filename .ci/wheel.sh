@@ -53,6 +53,21 @@ if generated:
 sys.exit(1 if missing or generated else 0)
 PY
 
+log "wheel contents"
+python - "$WHEEL" <<'PY'
+import subprocess, sys, zipfile
+names = set(zipfile.ZipFile(sys.argv[1]).namelist())
+# Every tracked module of the package is installed (a subpackage missing from the
+# setuptools package list would silently be left out).
+tracked = subprocess.run(["git", "ls-files", "wscodec"], capture_output=True, text=True,
+                         check=True).stdout.split()
+missing = sorted(t for t in tracked if t.endswith((".py", ".typed")) and t not in names)
+compiled = sorted(n for n in names if n.endswith(".so"))
+print("  %d files, compiled: %s" % (len(names), " ".join(compiled)))
+if missing:
+    sys.exit("missing from the wheel:\n  " + "\n  ".join(missing))
+PY
+
 log "auditwheel repair"
 auditwheel show "$WHEEL"
 auditwheel repair --wheel-dir "$CI_WORK/wheelhouse" "$WHEEL"
