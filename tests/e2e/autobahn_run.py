@@ -1,0 +1,221 @@
+"""Run the Autobahn|Testsuite fuzzing client against examples/echo_server.py and judge it.
+
+    python tests/e2e/autobahn_run.py --wstest PATH/TO/wstest [--cases 1-10] [--outdir DIR]
+    python tests/e2e/autobahn_run.py --kosoku PATH/TO/kosoku [--cases 12-13]
+
+Starts the echo server on 127.0.0.1 (a free port) under this interpreter, points the fuzzing
+client at it, then reads the suite's JSON report (``index.json``) and prints a summary table
+per section.  Exits 1 unless every case's behaviour is OK, NON-STRICT or INFORMATIONAL, its
+closing behaviour is one of those too, the expected number of cases ran, and the server
+neither crashed nor logged an exception.  ``.ci/autobahn.sh`` sets up a fuzzing client and
+calls this.
+
+Two fuzzing clients drive the same case files: ``wstest`` (PyPI ``autobahntestsuite``, Python
+2.7) and ``kosoku`` (PyPI ``kosoku``, a Python 3 runner of Autobahn's case files).
+"""
+
+import argparse
+import collections
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ECHO_SERVER = os.path.join(ROOT, "examples", "echo_server.py")
+
+PASSING = ("OK", "NON-STRICT", "INFORMATIONAL")
+COLUMNS = ("OK", "NON-STRICT", "INFORMATIONAL", "UNIMPLEMENTED", "FAILED")
+#: Autobahn has no section 8.  How many cases each selection holds in the suite's case files.
+SELECTIONS = {
+    "1-10": (["1.*", "2.*", "3.*", "4.*", "5.*", "6.*", "7.*", "9.*", "10.*"], 301),
+    "12-13": (["12.*", "13.*"], 216),
+}
+SECTION_TITLES = {
+    "1": "Framing",
+    "2": "Pings/Pongs",
+    "3": "Reserved bits",
+    "4": "Opcodes",
+    "5": "Fragmentation",
+    "6": "UTF-8 handling",
+    "7": "Close handling",
+    "9": "Limits/performance",
+    "10": "Misc",
+    "12": "permessage-deflate (payloads)",
+    "13": "permessage-deflate (parameters)",
+}
+
+
+def start_server(log):
+    # The server imports whichever wscodec this interpreter finds (an installed one in CI; set
+    # PYTHONPATH to run the checkout's in-place build).
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen(
+        [sys.executable, ECHO_SERVER, "--host", "127.0.0.1", "--port", "0"],
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        log.seek(0)
+        match = re.search(rb"listening on ws://127\.0\.0\.1:(\d+)/", log.read())
+        if match:
+            return proc, int(match.group(1))
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait()
+    log.seek(0)
+    sys.exit("echo server did not start:\n" + log.read().decode(errors="replace"))
+
+
+def run_client(args, patterns, port, outdir):
+    if args.wstest:
+        spec = {
+            "outdir": outdir,
+            "servers": [{"agent": "wscodec", "url": "ws://127.0.0.1:%d" % port}],
+            "cases": patterns,
+            "exclude-cases": [],
+            "exclude-agent-cases": {},
+        }
+        spec_path = os.path.join(outdir, "fuzzingclient.json")
+        with open(spec_path, "w") as f:
+            json.dump(spec, f, indent=2)
+        cmd = [args.wstest, "-m", "fuzzingclient", "-s", spec_path]
+    else:
+        cmd = [args.kosoku, "-m", "fuzzingclient", "-o", outdir]
+        for pattern in patterns:
+            cmd += ["-i", pattern]
+        cmd.append("127.0.0.1:%d" % port)
+    with open(os.path.join(outdir, "client.log"), "wb") as log:
+        # The client's verdicts come from the report, not its exit status (kosoku exits 1 when a
+        # case fails; wstest exits 0 either way).
+        subprocess.run(cmd, cwd=outdir, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, timeout=args.timeout)
+
+
+def section_of(case_id):
+    return case_id.split(".", 1)[0]
+
+
+def case_key(case_id):
+    return tuple(int(part) for part in case_id.split("."))
+
+
+def summarize(index):
+    """``(rows, problems)``: per-section counts of behaviours, and the cases that did not pass."""
+    if len(index) != 1:
+        raise ValueError("expected one agent in the report, got %r" % list(index))
+    (cases,) = index.values()
+    per_section = collections.OrderedDict()
+    problems = []
+    for case_id in sorted(cases, key=case_key):
+        result = cases[case_id]
+        behavior, close = result["behavior"], result["behaviorClose"]
+        counts = per_section.setdefault(section_of(case_id), collections.Counter())
+        counts["cases"] += 1
+        counts[behavior if behavior in COLUMNS else "FAILED"] += 1
+        if behavior not in PASSING or close not in PASSING:
+            problems.append((case_id, behavior, close, result.get("reportfile")))
+    return per_section, problems
+
+
+def table(per_section):
+    lines = [
+        "| section | cases | " + " | ".join(COLUMNS) + " |",
+        "|---|--:|" + "--:|" * len(COLUMNS),
+    ]
+    total = collections.Counter()
+    for section, counts in per_section.items():
+        total.update(counts)
+        title = "%s %s" % (section, SECTION_TITLES.get(section, ""))
+        lines.append("| %s | %d | " % (title.strip(), counts["cases"]) + " | ".join(str(counts[c]) for c in COLUMNS) + " |")
+    lines.append("| **all** | **%d** | " % total["cases"] + " | ".join("**%d**" % total[c] for c in COLUMNS) + " |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    client = parser.add_mutually_exclusive_group(required=True)
+    client.add_argument("--wstest", help="autobahntestsuite's wstest (Python 2.7)")
+    client.add_argument("--kosoku", help="the kosoku runner (Python 3)")
+    parser.add_argument("--cases", choices=sorted(SELECTIONS), default="1-10")
+    parser.add_argument("--outdir", help="report directory (default: a fresh temporary one)")
+    parser.add_argument("--timeout", type=float, default=1800, help="seconds before the client is stopped")
+    parser.add_argument("--markdown", help="also write the summary table to this file")
+    parser.add_argument("--twin", choices=["c", "python"], help="fail unless the server runs this twin")
+    args = parser.parse_args(argv)
+
+    patterns, expected_count = SELECTIONS[args.cases]
+    outdir = os.path.abspath(args.outdir or tempfile.mkdtemp(prefix="autobahn-"))
+    os.makedirs(outdir, exist_ok=True)
+    index_path = os.path.join(outdir, "index.json")
+    if os.path.exists(index_path):
+        os.remove(index_path)  # never judge a stale report
+
+    with open(os.path.join(outdir, "server.log"), "w+b") as server_log:
+        server, port = start_server(server_log)
+        started = time.monotonic()
+        try:
+            run_client(args, patterns, port, outdir)
+        finally:
+            elapsed = time.monotonic() - started
+            crashed = server.poll() is not None
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+            server_log.seek(0)
+            server_output = server_log.read().decode(errors="replace")
+
+    runner = "wstest" if args.wstest else "kosoku"
+    banner = re.search(r"\(wscodec (\S+), (\w+) twin\)", server_output)
+    twin = banner.group(2) if banner else "?"
+    print(
+        "Autobahn|Testsuite (%s), sections %s, against examples/echo_server.py (%s twin): %.1f s"
+        % (runner, args.cases, twin, elapsed)
+    )
+    print("report: %s" % index_path)
+    failures = []
+    if args.twin and twin != args.twin:
+        failures.append("the server ran the %s twin, expected %s" % (twin, args.twin))
+    if crashed:
+        failures.append("the echo server exited during the run")
+    if "Traceback" in server_output or "Exception in callback" in server_output:
+        failures.append("the echo server logged an exception:\n" + server_output[-4000:])
+    if not os.path.exists(index_path):
+        with open(os.path.join(outdir, "client.log"), "rb") as f:
+            client_tail = f.read()[-4000:].decode(errors="replace")
+        failures.append("the fuzzing client wrote no report; its output ends:\n" + client_tail)
+        per_section, problems = {}, []
+    else:
+        with open(index_path) as f:
+            per_section, problems = summarize(json.load(f))
+        print()
+        print(table(per_section))
+        print()
+        count = sum(c["cases"] for c in per_section.values())
+        if count != expected_count:
+            failures.append("%d cases ran, expected %d" % (count, expected_count))
+        for case_id, behavior, close, reportfile in problems:
+            failures.append("case %s: behavior %s, close behavior %s (%s)" % (case_id, behavior, close, reportfile))
+        if args.markdown:
+            with open(args.markdown, "w") as f:
+                f.write(table(per_section) + "\n")
+    for failure in failures:
+        print("FAIL:", failure)
+    if failures:
+        return 1
+    print("every case is %s" % " / ".join(PASSING))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
