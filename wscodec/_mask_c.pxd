@@ -21,7 +21,7 @@ cdef inline void mask_copy(unsigned char *dst, const unsigned char *src, Py_ssiz
     """
     cdef unsigned char k[4]
     cdef uint32_t k32, v
-    cdef uint64_t k64, w0, w1, w2, w3
+    cdef uint64_t k64, w0, w1, w2, w3, w4, w5, w6, w7
     cdef Py_ssize_t i = 0
     cdef Py_ssize_t r = offset & 3
     # The key rotated so that k[0] applies to src[0].
@@ -33,10 +33,39 @@ cdef inline void mask_copy(unsigned char *dst, const unsigned char *src, Py_ssiz
     # Both halves are equal, so this holds k[0..3] k[0..3] in memory on either byte order.
     k64 = (<uint64_t>k32 << 32) | k32
     # Words are moved with memcpy: no alignment or aliasing assumption, and compilers turn
-    # it into plain (unaligned) loads and stores.  Four independent words per step; gcc and
-    # clang vectorize this loop to 128-bit registers.  Each step loads before it stores, so
-    # dst == src is fine.
-    while i + 32 <= n:
+    # it into plain (unaligned) loads and stores.  Eight independent words (64 bytes, a
+    # cache line) per step; gcc and clang vectorize this loop to 128-bit registers.  Measured
+    # against 32 bytes per step: equal out of place, 10-40% faster in place (dst == src) from
+    # 16 KiB to 1 MiB.  Each step loads everything before it stores, so dst == src is fine.
+    while i + 64 <= n:
+        memcpy(&w0, src + i, 8)
+        memcpy(&w1, src + i + 8, 8)
+        memcpy(&w2, src + i + 16, 8)
+        memcpy(&w3, src + i + 24, 8)
+        memcpy(&w4, src + i + 32, 8)
+        memcpy(&w5, src + i + 40, 8)
+        memcpy(&w6, src + i + 48, 8)
+        memcpy(&w7, src + i + 56, 8)
+        w0 ^= k64
+        w1 ^= k64
+        w2 ^= k64
+        w3 ^= k64
+        w4 ^= k64
+        w5 ^= k64
+        w6 ^= k64
+        w7 ^= k64
+        memcpy(dst + i, &w0, 8)
+        memcpy(dst + i + 8, &w1, 8)
+        memcpy(dst + i + 16, &w2, 8)
+        memcpy(dst + i + 24, &w3, 8)
+        memcpy(dst + i + 32, &w4, 8)
+        memcpy(dst + i + 40, &w5, 8)
+        memcpy(dst + i + 48, &w6, 8)
+        memcpy(dst + i + 56, &w7, 8)
+        i += 64
+    # Fewer than 64 bytes left: straight-line steps (a loop here is vectorized by the
+    # compiler behind run-time overlap checks that cost more than they save).
+    if i + 32 <= n:
         memcpy(&w0, src + i, 8)
         memcpy(&w1, src + i + 8, 8)
         memcpy(&w2, src + i + 16, 8)
@@ -50,8 +79,6 @@ cdef inline void mask_copy(unsigned char *dst, const unsigned char *src, Py_ssiz
         memcpy(dst + i + 16, &w2, 8)
         memcpy(dst + i + 24, &w3, 8)
         i += 32
-    # Fewer than 32 bytes left: straight-line steps (a loop here is vectorized by the
-    # compiler behind run-time overlap checks that cost more than they save).
     if i + 16 <= n:
         memcpy(&w0, src + i, 8)
         memcpy(&w1, src + i + 8, 8)
