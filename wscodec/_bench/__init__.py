@@ -34,7 +34,7 @@ def _parser():
                         help="time both wscodec twins (compiled and pure Python) instead of "
                              "the facade's choice")
     parser.add_argument("--budget", type=float, metavar="SECONDS",
-                        help="seconds of sampling per case (default: 0.2 quick, 4 full)")
+                        help="seconds of sampling per case (default: 0.2 quick, 3 full)")
     parser.add_argument("--clock", choices=sorted(_runner.CLOCKS), default="cpu",
                         help="cpu: the thread's CPU time (default; robust on a shared machine); "
                              "wall: elapsed time")

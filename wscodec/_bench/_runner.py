@@ -46,7 +46,7 @@ class Settings:
 CLOCKS = {"cpu": time.thread_time, "wall": time.perf_counter}
 
 QUICK = Settings(target_sample=0.0005, min_rounds=5, max_rounds=15, budget=0.2, max_op=0.5)
-FULL = Settings(target_sample=0.002, min_rounds=9, max_rounds=101, budget=4.0, max_op=2.0)
+FULL = Settings(target_sample=0.002, min_rounds=9, max_rounds=101, budget=3.0, max_op=2.0)
 
 _LOOP = """\
 def _loop(_n, _clock):
