@@ -278,6 +278,45 @@ def test_huge_declared_length_grows_in_steps(impl):
     assert len(frames) == 1 and frames[0].payload == payload
 
 
+MEMORY_ERROR_SCRIPT = """
+import resource, sys
+from wscodec import PayloadTooBig
+import wscodec._frames_%s as frames
+
+decoder = frames.FrameDecoder(max_frame_size=None)
+chunk = bytes(4 << 20)
+with open("/proc/self/statm") as f:
+    size = int(f.read().split()[0]) * resource.getpagesize()
+# Room for 64 MiB more address space: a 1 GiB payload cannot be held.
+resource.setrlimit(resource.RLIMIT_AS, (size + (64 << 20), resource.RLIM_INFINITY))
+decoder.feed(bytes([0x82, 0x80 | 127]) + (1 << 30).to_bytes(8, "big") + b"abcd")
+try:
+    for _ in range(256):
+        decoder.feed(chunk)
+except PayloadTooBig as exc:
+    first = exc.close_code
+else:
+    sys.exit("no error")
+try:
+    decoder.feed(b"\\x81")
+except PayloadTooBig as exc:
+    print(first, exc.close_code)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs RLIMIT_AS and /proc")
+def test_payload_that_does_not_fit_in_memory(impl):
+    # A real MemoryError (address space capped in a child process) fails the decoder with
+    # 1009, and it stays failed.
+    import subprocess
+
+    script = MEMORY_ERROR_SCRIPT % ("c" if impl.kind == "c" else "py")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["1009", "1009"]
+
+
 # -- splitting --------------------------------------------------------------------------
 
 def _mixed_stream(masked):

@@ -212,6 +212,7 @@ cdef class FrameDecoder:
 
     cdef int feed_into(self, const unsigned char *data, Py_ssize_t n, list out) except -1
     cdef int partial_header(self, frame_header *h) noexcept
+    cdef int _parse(self, const unsigned char *data, Py_ssize_t n, list out) except -1
     cdef int _raise_again(self) except -1
     cdef int _fail(self, object exc) except -1
     cdef Py_ssize_t _continue_header(self, const unsigned char *p, Py_ssize_t n) except -1

@@ -347,11 +347,19 @@ cdef class FrameDecoder:
         The C-level entry point for compiled callers; raises like ``feed()`` (including when
         the decoder is already finished).  Never keeps a pointer into ``data``.
         """
-        cdef Py_ssize_t pos = 0
-        cdef Py_ssize_t r, take, need, length
-        cdef frame_header h
         if self._error is not None:
             self._raise_again()
+        try:
+            return self._parse(data, n, out)
+        except MemoryError:
+            # A payload that cannot be held fails the connection like one over the limit
+            # (RFC 6455 §7.4.1) and leaves no half-parsed state behind.
+            self._fail(_PayloadTooBig(1009, "frame payload does not fit in memory (RFC 6455 §7.4.1)"))
+
+    cdef int _parse(self, const unsigned char *data, Py_ssize_t n, list out) except -1:
+        cdef Py_ssize_t pos = 0
+        cdef Py_ssize_t r, length
+        cdef frame_header h
         while pos < n:
             if self._in_payload:
                 pos += self._continue_payload(data + pos, n - pos, out)
@@ -461,9 +469,8 @@ cdef class FrameDecoder:
             try:
                 _PyBytes_Resize(&self._buf, cap)
             except MemoryError:
-                # _PyBytes_Resize freed the payload; the frame cannot be held (RFC 6455 §7.4.1).
-                self._buf = NULL
-                self._fail(_PayloadTooBig(1009, "frame payload of %d bytes does not fit in memory (RFC 6455 §7.4.1)" % length))
+                self._buf = NULL    # _PyBytes_Resize freed it
+                raise
             self._capacity = cap
         self._append_payload(p, take)
         if self._filled == length:

@@ -333,6 +333,20 @@ class FrameDecoder:
         error = self._error
         if error is not None:
             raise type(error)(error.close_code, error.reason)
+        try:
+            return self._parse(data)
+        except ProtocolError as exc:
+            self._error = exc
+            self._buf = bytearray()
+            raise
+        except MemoryError:
+            # A payload that cannot be held fails the connection like one over the limit
+            # (RFC 6455 §7.4.1) and leaves no half-parsed state behind.
+            self._error = PayloadTooBig(1009, "frame payload does not fit in memory (RFC 6455 §7.4.1)")
+            self._buf = bytearray()
+            raise self._error from None
+
+    def _parse(self, data):
         buf = self._buf
         if buf:
             # Copy: the caller may reuse its buffer as soon as we return.
@@ -346,30 +360,29 @@ class FrameDecoder:
         client = self._client
         allow_rsv1 = self._allow_rsv1
         max_size = self._max_size
-        try:
-            while pos < end:
-                header = _parse_header(data, pos, end, client, allow_rsv1, max_size, self._max_frame_size)
-                if header is None:
-                    break
-                size, key, length = header
-                start = pos + size
-                stop = start + length
-                if stop > end:
-                    break
-                if key is None:
-                    payload = bytes(data[start:stop])
-                else:
-                    payload = apply_mask(memoryview(data)[start:stop], key)
-                frames.append(_make_frame(data[pos], payload))
-                pos = stop
-        except ProtocolError as exc:
-            self._error = exc
-            self._buf = bytearray()
-            raise
+        max_frame_size = self._max_frame_size
+        while pos < end:
+            header = _parse_header(data, pos, end, client, allow_rsv1, max_size, max_frame_size)
+            if header is None:
+                break
+            size, key, length = header
+            start = pos + size
+            stop = start + length
+            if stop > end:
+                break
+            if key is None:
+                payload = bytes(data[start:stop])
+            else:
+                # Views released at once: ``buf`` must stay resizable (and on PyPy too).
+                with memoryview(data) as view, view[start:stop] as part:
+                    payload = apply_mask(part, key)
+            frames.append(_make_frame(data[pos], payload))
+            pos = stop
         if data is buf:
             del buf[:pos]
         elif pos < end:
-            buf += memoryview(data)[pos:]
+            with memoryview(data) as view, view[pos:] as rest:
+                buf += rest
         return frames
 
 
