@@ -380,6 +380,27 @@ def test_arguments_checked_in_order(impl):
         impl.mask.mask_inplace(bytearray(4), KEY, -1)
 
 
+def _error(call, *args):
+    try:
+        call(*args)
+    except (TypeError, ValueError) as exc:
+        return type(exc), str(exc)
+    raise AssertionError("no error for %r" % (args,))
+
+
+def test_twins_give_the_same_error_messages(impl, py_twin):
+    cases = [(b"data", mask) for mask, _ in BAD_MASKS] + [(data, KEY) for data in NON_BUFFERS]
+    for args in cases:
+        assert _error(impl.mask.apply_mask, *args) == _error(py_twin.mask.apply_mask, *args)
+    cases = (
+        [(bytearray(b"data"), mask) for mask, _ in BAD_MASKS]
+        + [(data, KEY) for data in NON_BUFFERS + [b"read-only", memoryview(b"ro")]]
+        + [(bytearray(4), KEY, offset) for offset in (-1, -(2**80), 1.5, "1", None)]
+    )
+    for args in cases:
+        assert _error(impl.mask.mask_inplace, *args) == _error(py_twin.mask.mask_inplace, *args)
+
+
 def test_buffers_are_released(impl):
     # A bytearray cannot be resized while a buffer export is held: it must be released after
     # a success and after every kind of failure.
