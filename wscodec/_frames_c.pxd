@@ -10,6 +10,10 @@
 #   its payload arrives.
 # * ``build_frame`` / ``draw_key`` build a whole frame and hand out a masking key from the
 #   shared batched cryptographic key source (RFC 6455 §10.3).
+#
+# Binary compatibility: a module that cimports this file is compiled against the layout of
+# ``Frame`` and ``FrameDecoder`` and the order of ``FrameDecoder``'s cdef methods; rebuild it
+# whenever this file changes.  New methods go after the existing ones.
 
 cimport cython
 from cpython.object cimport PyObject
