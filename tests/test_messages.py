@@ -681,3 +681,40 @@ def test_differential_hostile_streams(frames, cuts, deflate, limit, junk):
     else:
         assert whole[1] is not None
         assert got_p[0][: len(whole[0])] == whole[0]
+
+
+def test_decoded_events_behave_like_constructed_ones(impl):
+    events = impl.messages.MessageDecoder().feed(
+        client_frame(TEXT, b"t") + client_frame(BINARY, b"b") + client_frame(PING, b"i") + client_frame(PONG, b"o"))
+    expected = [TextMessage("t"), BinaryMessage(b"b"), Ping(b"i"), Pong(b"o")]
+    assert events == expected
+    assert [hash(e) for e in events] == [hash(e) for e in expected]
+    assert [repr(e) for e in events] == [repr(e) for e in expected]
+    assert pickle.loads(pickle.dumps(events)) == expected
+    events[0].data = "changed"
+    assert events[0] == TextMessage("changed")
+
+
+def test_no_leak_over_many_messages(impl):
+    import gc
+    import tracemalloc
+
+    wire = b"".join(client_frame(op, b"x" * 100) for op in (TEXT, BINARY, PING, PONG)) * 500
+
+    def run():
+        dec = impl.messages.MessageDecoder()
+        for _ in range(5):
+            assert len(dec.feed(wire)) == 2000
+
+    run()
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(3):
+            run()
+        gc.collect()
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 64 * 1024, grown

@@ -11,6 +11,8 @@ cimport cython
 from cpython.buffer cimport PyBuffer_Release
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.list cimport PyList_Append
+from cpython.object cimport PyObject, PyTypeObject
+from cpython.ref cimport Py_DECREF, Py_INCREF
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.stdint cimport uint64_t
 from libc.string cimport memcpy
@@ -20,6 +22,7 @@ from wscodec._frames_c cimport Frame, FrameDecoder, draw_key, frame_header, head
 from wscodec._mask_c cimport mask_copy
 from wscodec._utf8_c cimport UTF8_ACCEPT, UTF8_REJECT, Utf8State, utf8_feed, utf8_finish, utf8_init
 
+import types
 import zlib
 
 from wscodec._constants import DEFAULT_MAX_MESSAGE_SIZE
@@ -67,18 +70,58 @@ cdef object _TextMessage = TextMessage
 cdef object _BinaryMessage = BinaryMessage
 cdef object _Ping = Ping
 cdef object _Pong = Pong
-cdef object _new = object.__new__
 cdef object _Z_SYNC_FLUSH = zlib.Z_SYNC_FLUSH
 cdef object _zlib_error = zlib.error
 cdef object _decompressobj = zlib.decompressobj
 cdef bytes _TAIL = DEFLATE_TAIL
 
 
-cdef inline object _event(object cls, object data):
-    # The events are plain-Python classes with a ``data`` slot: build them without running
-    # their argument-checking __init__ (the decoder's values are already right).
-    cdef object ev = _new(cls)
-    ev.data = data
+# -- events ------------------------------------------------------------------------------
+# The events are the plain-Python classes shared with the pure twin, each with a ``data``
+# slot.  Building one through its __init__ (a Python call) would cost more than decoding the
+# frame, so the decoder allocates the instance with the type's own allocator and stores the
+# value in the slot (its offset read once from the slot's member descriptor).  The event only
+# ever holds a str or bytes, which cannot form a reference cycle, so like CPython's tuples of
+# atomic values it is untracked by the cyclic GC.
+
+cdef extern from "Python.h":
+    ctypedef struct PyMemberDef:
+        Py_ssize_t offset
+    ctypedef struct PyMemberDescrObject:
+        PyMemberDef *d_member
+    ctypedef PyObject *(*allocfunc)(PyTypeObject *, Py_ssize_t)
+    ctypedef struct AllocType "PyTypeObject":
+        allocfunc tp_alloc
+    void PyObject_GC_UnTrack(void *op)
+
+
+cdef Py_ssize_t _slot_offset(object cls, str name) except -1:
+    cdef object descr = None
+    for klass in cls.__mro__:
+        if name in klass.__dict__:
+            descr = klass.__dict__[name]
+            break
+    if type(descr) is not types.MemberDescriptorType:
+        raise TypeError("%s.%s is not a slot" % (cls.__name__, name))
+    return (<PyMemberDescrObject *><PyObject *>descr).d_member.offset
+
+
+cdef Py_ssize_t _DATA_TEXT = _slot_offset(TextMessage, "data")
+cdef Py_ssize_t _DATA_BINARY = _slot_offset(BinaryMessage, "data")
+cdef Py_ssize_t _DATA_PING = _slot_offset(Ping, "data")
+cdef Py_ssize_t _DATA_PONG = _slot_offset(Pong, "data")
+
+
+cdef inline object _event(object cls, Py_ssize_t offset, object data):
+    cdef PyObject *obj = (<AllocType *><PyObject *>cls).tp_alloc(<PyTypeObject *><PyObject *>cls, 0)
+    cdef object ev
+    if obj == NULL:
+        raise MemoryError()
+    ev = <object>obj          # a second reference ...
+    Py_DECREF(ev)             # ... dropped: ``ev`` owns the one tp_alloc returned
+    Py_INCREF(data)
+    (<PyObject **>((<char *>obj) + offset))[0] = <PyObject *>data
+    PyObject_GC_UnTrack(obj)
     return ev
 
 
@@ -212,9 +255,9 @@ cdef class MessageDecoder:
             if n > self._limit:
                 raise _PayloadTooBig(1009, "control frame of %d bytes exceeds max_message_size=%d" % (n, self._limit))
             if opcode == OP_PING:
-                PyList_Append(events, _event(_Ping, payload))
+                PyList_Append(events, _event(_Ping, _DATA_PING, payload))
             elif opcode == OP_PONG:
-                PyList_Append(events, _event(_Pong, payload))
+                PyList_Append(events, _event(_Pong, _DATA_PONG, payload))
             else:
                 PyList_Append(events, parse_close_payload(payload, _ProtocolError, _InvalidPayload))
                 self._closed = True
@@ -234,9 +277,9 @@ cdef class MessageDecoder:
                         text = PyUnicode_DecodeUTF8(PyBytes_AS_STRING(payload), n, NULL)
                     except UnicodeDecodeError:
                         raise _bad_utf8() from None
-                    PyList_Append(events, _event(_TextMessage, text))
+                    PyList_Append(events, _event(_TextMessage, _DATA_TEXT, text))
                 else:
-                    PyList_Append(events, _event(_BinaryMessage, payload))
+                    PyList_Append(events, _event(_BinaryMessage, _DATA_BINARY, payload))
                 return 0
             self._opcode = opcode
             self._compressed = frame.rsv1
@@ -270,9 +313,9 @@ cdef class MessageDecoder:
                 text = PyUnicode_DecodeUTF8(PyBytes_AS_STRING(payload), PyBytes_GET_SIZE(payload), NULL)
             except UnicodeDecodeError:
                 raise _bad_utf8() from None
-            PyList_Append(events, _event(_TextMessage, text))
+            PyList_Append(events, _event(_TextMessage, _DATA_TEXT, text))
         else:
-            PyList_Append(events, _event(_BinaryMessage, payload))
+            PyList_Append(events, _event(_BinaryMessage, _DATA_BINARY, payload))
         return 0
 
     cdef bytes _inflate(self, bytes payload, bint fin):
