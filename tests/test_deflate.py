@@ -352,3 +352,36 @@ def test_control_frames_never_compressed(impl):
     enc = impl.messages.MessageEncoder(deflate=PMD)
     assert enc.ping(b"hello") == raw_frame(PING, b"hello")
     assert client_side(impl).feed(enc.ping(b"x") + enc.text("Hello")) == [Ping(b"x"), TextMessage("Hello")]
+
+
+def _wsproto_server():
+    pytest.importorskip("wsproto")
+    from wsproto.extensions import PerMessageDeflate as WsprotoDeflate
+    from wsproto.frame_protocol import FrameProtocol
+
+    ext = WsprotoDeflate()
+    ext.accept("permessage-deflate")  # the client's offer, as a server accepts it
+    return FrameProtocol(client=False, extensions=[ext])
+
+
+def test_wsproto_output_decodes(impl):
+    server = _wsproto_server()
+    texts = ["Hello", "Hello", "héllo " * 100]
+    wire = b"".join(server.send_data(t, fin=True) for t in texts) + server.send_data(bytes(3000), fin=True)
+    dec = impl.messages.MessageDecoder(client=True, deflate=PMD)
+    assert dec.feed(wire) == [TextMessage(t) for t in texts] + [BinaryMessage(bytes(3000))]
+
+
+def test_our_output_decodes_in_wsproto(impl):
+    server = _wsproto_server()
+    enc = impl.messages.MessageEncoder(client=True, deflate=PMD, fragment_size=7)
+    texts = ["Hello", "Hello there, in fragments", ""]
+    server.receive_bytes(b"".join(enc.text(t) for t in texts) + enc.binary(bytes(3000)))
+    messages, current = [], []
+    for frame in server.received_frames():
+        current.append(frame.payload)
+        if frame.message_finished:
+            joined = "".join(current) if isinstance(current[0], str) else b"".join(current)
+            messages.append(joined)
+            current = []
+    assert messages == texts + [bytes(3000)]
