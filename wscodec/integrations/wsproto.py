@@ -1,0 +1,31 @@
+"""wsproto: the whole frame layer.
+
+wsproto is pure Python: ``wsproto.connection.Connection`` creates a
+``wsproto.frame_protocol.FrameProtocol`` (imported by name into ``wsproto.connection``) and
+every byte goes through it: header parsing, a stateful XOR masker per frame, a ``codecs``
+incremental UTF-8 decoder per text message, close-payload checks, and the
+permessage-deflate extension hooks.  wscodec binds a compiled FrameProtocol with the same
+constructor, methods, frames (``wsproto.frame_protocol.Frame``), exceptions
+(``ParseFailed`` with the same close codes) and extension hooks in its place.  Connections
+created after ``install()`` use it.
+"""
+
+from .. import _select
+
+__all__ = ["patches", "FrameProtocol"]
+
+
+def _implementation():
+    return _select.load("wsproto")
+
+
+def __getattr__(name):
+    if name == "FrameProtocol":
+        return _implementation().FrameProtocol
+    raise AttributeError(name)
+
+
+def patches():
+    import wsproto.connection
+
+    return [(wsproto.connection, "FrameProtocol", _implementation().FrameProtocol)]
