@@ -1,0 +1,99 @@
+# Byte work behind wscodec's websockets integration (``wscodec.integrations.websockets``),
+# compiled; ``wscodec._websockets_py`` is the pure twin.
+#
+# ``take_payload`` removes a whole frame from a websockets ``StreamReader`` buffer and
+# returns its payload unmasked in a single pass (websockets itself copies the payload out of
+# the buffer, then masks it into a second copy).  ``build_frame`` writes a frame's header,
+# key and masked payload into one new ``bytes``.
+
+from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE
+from cpython.buffer cimport PyBuffer_Release
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
+from libc.string cimport memcpy
+
+from wscodec._buffer cimport acquire_read
+from wscodec._mask_c cimport MASK_NOGIL_THRESHOLD, mask_copy
+
+__all__ = ["take_payload", "build_frame"]
+
+
+def take_payload(bytearray buf, Py_ssize_t header, Py_ssize_t length, bint masked):
+    """Remove ``header`` (+4 key bytes when ``masked``) + ``length`` bytes from the front of
+    ``buf`` and return the payload: unmasked ``bytes`` when masked (RFC 6455 §5.3), a
+    ``bytearray`` copy otherwise (the types websockets itself produces)."""
+    cdef Py_ssize_t total = header + (4 if masked else 0) + length
+    cdef const unsigned char *p
+    cdef unsigned char key[4]
+    cdef bytes out
+    cdef unsigned char *dst
+    if header < 2 or length < 0 or total > PyByteArray_GET_SIZE(buf):
+        raise ValueError("the buffer does not hold the whole frame")
+    p = <const unsigned char *>PyByteArray_AS_STRING(buf)
+    if not masked:
+        result = buf[header:total]
+    else:
+        memcpy(key, p + header, 4)
+        out = PyBytes_FromStringAndSize(NULL, length)
+        dst = <unsigned char *>PyBytes_AS_STRING(out)
+        if length >= MASK_NOGIL_THRESHOLD:
+            # ``buf`` belongs to the caller's reader; nothing else resizes it meanwhile
+            # (websockets' protocol objects are not shared between threads).
+            with nogil:
+                mask_copy(dst, p + header + 4, length, key, 0)
+        else:
+            mask_copy(dst, p + header + 4, length, key, 0)
+        result = out
+    # CPython drops bytes from the front of a bytearray without moving the rest.
+    del buf[:total]
+    return result
+
+
+def build_frame(int head1, data, key):
+    """A whole frame: ``head1`` (FIN, RSV, opcode), the length (§5.2, minimal encoding),
+    then, when ``key`` is 4 bytes, the key and the payload masked with it (§5.3);
+    ``key=None`` sends the payload as is."""
+    cdef Py_buffer view
+    cdef Py_buffer kview
+    cdef Py_ssize_t n, header, i
+    cdef bint masked = key is not None
+    cdef bytes out
+    cdef unsigned char *dst
+    cdef unsigned char k[4]
+    if masked:
+        acquire_read(key, &kview)
+        try:
+            if kview.len != 4:
+                raise ValueError("mask must be exactly 4 bytes")
+            memcpy(k, kview.buf, 4)
+        finally:
+            PyBuffer_Release(&kview)
+    acquire_read(data, &view)
+    try:
+        n = view.len
+        header = 2 if n < 126 else (4 if n < 65536 else 10)
+        out = PyBytes_FromStringAndSize(NULL, header + (4 if masked else 0) + n)
+        dst = <unsigned char *>PyBytes_AS_STRING(out)
+        dst[0] = <unsigned char>head1
+        if header == 2:
+            dst[1] = <unsigned char>n
+        elif header == 4:
+            dst[1] = 126
+            dst[2] = <unsigned char>(n >> 8)
+            dst[3] = <unsigned char>n
+        else:
+            dst[1] = 127
+            for i in range(8):
+                dst[2 + i] = <unsigned char>((<unsigned long long>n) >> (56 - 8 * i))
+        if masked:
+            dst[1] |= 0x80
+            memcpy(dst + header, k, 4)
+            if n >= MASK_NOGIL_THRESHOLD:
+                with nogil:
+                    mask_copy(dst + header + 4, <const unsigned char *>view.buf, n, k, 0)
+            else:
+                mask_copy(dst + header + 4, <const unsigned char *>view.buf, n, k, 0)
+        else:
+            memcpy(dst + header, view.buf, n)
+    finally:
+        PyBuffer_Release(&view)
+    return out
