@@ -827,7 +827,15 @@ def _encode_cases():
 
 def all_cases():
     """Every case, in report order."""
-    return _mask_cases() + _utf8_cases() + _decode_cases() + _encode_cases()
+    return _mask_cases() + _utf8_cases() + _decode_cases() + _encode_cases() + _integration_cases()
+
+
+def _integration_cases():
+    """The drop-in speedups (``wscodec.integrations``): each peer library's hot path without
+    and with wscodec installed; the cases live in ``wscodec.integrations._bench``."""
+    from ..integrations._bench import cases
+
+    return cases()
 
 
 def select(cases, *, quick=False, filters=()):
