@@ -321,7 +321,7 @@ def plot(path, info, case_results):
             return _WSCODEC_SHADES[rank % len(_WSCODEC_SHADES)]
         return _COLORS.get(r.library, "#333333")
 
-    fig, axes = plt.subplots(len(groups), 1, figsize=(13, 4.4 * len(groups)), squeeze=False)
+    fig, axes = plt.subplots(len(groups), 1, figsize=(15, 4.4 * len(groups)), squeeze=False)
     for ax, (group, crs) in zip(axes[:, 0], groups):
         use_rate = all(cr.case.plot_rate for cr in crs)
         values, seen = [], set()
@@ -346,7 +346,7 @@ def plot(path, info, case_results):
         if positive and max(positive) / min(positive) > 30:
             ax.set_yscale("log")
         ax.grid(axis="y", alpha=0.3)
-        ax.legend(fontsize=7, ncol=2, loc="best")
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     fig.suptitle("wscodec %s (IMPLEMENTATION=%s) vs peers - %s, %s - %s; compare bars within "
                  "one run only" % (info["wscodec_version"], info["implementation"],
                                    info["python"], info["cpu"], info["date"]), fontsize=10)
