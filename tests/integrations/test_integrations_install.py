@@ -19,7 +19,7 @@ def importable(name):
     return True
 
 
-AVAILABLE = [n for n in integrations.SUPPORTED if importable(n)]
+AVAILABLE = [n for n in integrations.SUPPORTED if importable(n) and integrations.patches(n)]
 
 
 def snapshot(name):
@@ -42,7 +42,15 @@ def clean():
 def test_peers_under_test_are_importable():
     # The environment this suite runs in has every library installed (the `integrations`
     # extra); a missing one would silently shrink the suite.
-    assert set(AVAILABLE) >= {"websockets", "websocket_client", "tornado", "autobahn"}
+    assert set(AVAILABLE) >= {"wsproto", "websockets", "websocket_client", "tornado", "autobahn"}
+
+
+def test_aiohttp_is_never_reported_patched():
+    pytest.importorskip("aiohttp")
+    assert integrations.patches("aiohttp") == []
+    assert integrations.install("aiohttp") == []
+    assert "aiohttp" not in integrations.install()
+    assert integrations.installed() == AVAILABLE
 
 
 @pytest.mark.parametrize("name", AVAILABLE)

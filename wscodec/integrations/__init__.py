@@ -49,7 +49,8 @@ def patches(name):
 def install(*names):
     """Patch the named libraries (no names: every supported library that imports).
 
-    Returns the names now patched, in ``SUPPORTED`` order.  A library named explicitly that
+    Returns the names now patched, in ``SUPPORTED`` order (a library for which wscodec has
+    nothing to replace, aiohttp today, is never in it).  A library named explicitly that
     cannot be imported raises ``ImportError``; an unknown name raises ``ValueError``.
     Installing a library twice changes nothing the second time.
     """
@@ -73,6 +74,9 @@ def install(*names):
             except ImportError:
                 if explicit:
                     raise
+                continue
+            if not triples:
+                # Nothing to replace for this library (see its module): not "patched".
                 continue
             applied = []
             try:
