@@ -106,6 +106,17 @@ def test_7_2_3_4_bfinal(impl):
     assert dec.feed(HELLO) == [TextMessage("Hello")]
 
 
+def test_data_after_bfinal_in_same_message(impl):
+    # A BFINAL block in the first fragment, then more compressed data: refused, not dropped.
+    dec = client_side(impl)
+    assert dec.feed(H("4107f348cdc9c90700")) == []
+    with pytest.raises(InvalidPayload) as info:
+        dec.feed(H("8007f248cdc9c90700"))
+    assert info.value.close_code == 1007
+    # An empty final fragment after it is fine.
+    assert client_side(impl).feed(H("4107f348cdc9c90700") + H("8000")) == [TextMessage("Hello")]
+
+
 def test_7_2_3_5_two_blocks(impl):
     assert client_side(impl).feed(H("c10df248050000" "00ffffcac9c90700")) == [TextMessage("Hello")]
 

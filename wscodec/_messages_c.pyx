@@ -327,6 +327,10 @@ cdef class MessageDecoder:
         cdef object data
         if z is None:
             z = self._inflater = _decompressobj(-self._inflate_bits)
+        elif PyBytes_GET_SIZE(payload) and z.eof:
+            # A BFINAL block (RFC 7692 §7.2.3.4) ended the stream earlier in this message;
+            # compressed data after it would be silently lost.
+            raise _InvalidPayload(1007, "compressed data after the end of the DEFLATE stream (RFC 7692 §7.2.2)")
         if fin:
             payload = payload + _TAIL
         try:

@@ -238,6 +238,10 @@ class MessageDecoder:
         z = self._inflater
         if z is None:
             z = self._inflater = zlib.decompressobj(-self._inflate_bits)
+        elif z.eof and payload:
+            # A BFINAL block (RFC 7692 §7.2.3.4) ended the stream earlier in this message;
+            # compressed data after it would be silently lost.
+            raise InvalidPayload(1007, "compressed data after the end of the DEFLATE stream (RFC 7692 §7.2.2)")
         if fin:
             payload = payload + DEFLATE_TAIL
         limit = self._max
