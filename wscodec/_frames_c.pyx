@@ -14,7 +14,7 @@ from cpython.long cimport PyLong_Check
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_DECREF, Py_INCREF, Py_XDECREF
 from cpython.tuple cimport PyTuple_GET_ITEM
-from libc.stdint cimport UINT64_MAX, uint64_t
+from libc.stdint cimport uint64_t
 from libc.string cimport memcpy, memset
 
 from wscodec._buffer cimport acquire_read
@@ -86,10 +86,10 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_discard_keys)
 
 
-# -- Frame --------------------------------------------------------------------------------
+# -- opcodes ------------------------------------------------------------------------------
 
-cdef object _opcode_member(object opcode):
-    """The ``Opcode`` member for ``opcode`` (an int); TypeError / ValueError otherwise."""
+cdef int _opcode_value(object opcode) except -1:
+    """``opcode`` (an int) as a defined opcode's value; TypeError / ValueError otherwise."""
     cdef long value
     if not PyLong_Check(opcode):
         raise TypeError("opcode must be an int, not %s" % type(opcode).__name__)
@@ -99,10 +99,16 @@ cdef object _opcode_member(object opcode):
         value = -1
     if value < 0 or value > 15:
         raise ValueError("opcode must be in 0..15, got %r" % (opcode,))
-    member = <object>PyTuple_GET_ITEM(_OPCODES, value)
-    if member is None:
+    if (RESERVED_OPCODES >> value) & 1:
         raise ValueError("opcode %d is reserved (RFC 6455 §5.2)" % value)
-    return member
+    return value
+
+
+# -- Frame --------------------------------------------------------------------------------
+
+cdef object _opcode_member(object opcode):
+    """The ``Opcode`` member for ``opcode`` (an int); TypeError / ValueError otherwise."""
+    return <object>PyTuple_GET_ITEM(_OPCODES, _opcode_value(opcode))
 
 
 cdef bytes _payload_bytes(object payload):
@@ -212,7 +218,7 @@ cdef object header_error(Py_ssize_t code, const frame_header *h, object max_fram
         if max_frame_size is None:
             return _PayloadTooBig(1009, "frame payload of %d bytes is larger than this platform can hold (RFC 6455 §7.4.1)" % h.length)
         return _PayloadTooBig(1009, "frame payload of %d bytes exceeds max_frame_size=%d (RFC 6455 §7.4.1)" % (h.length, max_frame_size))
-    raise AssertionError("unknown header error %d" % code)  # unreachable
+    return _ProtocolError(1002, "invalid frame header (RFC 6455 §5.2)")  # not reached
 
 
 # -- decoder ------------------------------------------------------------------------------
@@ -503,21 +509,6 @@ cdef bytes build_frame(unsigned char first_byte, const unsigned char *payload, P
     else:
         memcpy(dst + hs, payload, n)
     return out
-
-
-cdef int _opcode_value(object opcode) except -1:
-    cdef long value
-    if not PyLong_Check(opcode):
-        raise TypeError("opcode must be an int, not %s" % type(opcode).__name__)
-    try:
-        value = opcode
-    except OverflowError:
-        value = -1
-    if value < 0 or value > 15:
-        raise ValueError("opcode must be in 0..15, got %r" % (opcode,))
-    if (RESERVED_OPCODES >> value) & 1:
-        raise ValueError("opcode %d is reserved (RFC 6455 §5.2)" % value)
-    return value
 
 
 def encode_frame(opcode, payload, *, fin=True, mask=False, rsv1=False):
