@@ -718,3 +718,14 @@ def test_no_leak_over_many_messages(impl):
     finally:
         tracemalloc.stop()
     assert grown < 64 * 1024, grown
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.binary(max_size=64), cut=st.integers(0, 64), client=st.booleans(),
+       deflate=st.sampled_from([None, PerMessageDeflate()]))
+def test_differential_random_bytes(data, cut, client, deflate):
+    """Arbitrary bytes: both twins give the same events or the same failure, never a crash."""
+    chunks = [data[:cut], data[cut:]]
+    results = [outcome(m.MessageDecoder(client=client, deflate=deflate, max_message_size=16), chunks)
+               for m in TWIN_MODULES]
+    assert results[0] == results[-1]
