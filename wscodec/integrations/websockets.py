@@ -89,10 +89,13 @@ def _build():
         total = header + (4 if mask else 0) + length
         while len(buf) < total:
             if reader.eof:
-                raise EOFError(
-                    "stream ends after %d bytes, expected %d bytes"
-                    % (len(buf) - header, total - header)
-                )
+                # Say what websockets' field-by-field reads would: the key, then the payload.
+                left = len(buf) - header
+                if mask and left < 4:
+                    raise EOFError("stream ends after %d bytes, expected 4 bytes" % left)
+                if mask:
+                    left -= 4
+                raise EOFError("stream ends after %d bytes, expected %d bytes" % (left, length))
             yield
             buf = reader.buffer
         data = take_payload(buf, header, length, mask)
