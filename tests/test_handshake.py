@@ -556,9 +556,12 @@ def test_value_semantics():
          PerMessageDeflate(client_max_window_bits=9)),
         (PerMessageDeflate(client_no_context_takeover=True), [PerMessageDeflate(client_max_window_bits=None)],
          PerMessageDeflate(client_no_context_takeover=True)),
-        # zlib cannot compress with an 8-bit raw window: such an offer is declined.
+        # An 8-bit window is accepted too (the encoder then sends Huffman-coded literals only).
         (PerMessageDeflate(), [PerMessageDeflate(server_max_window_bits=8), PerMessageDeflate(server_max_window_bits=9)],
-         PerMessageDeflate(server_max_window_bits=9)),
+         PerMessageDeflate(server_max_window_bits=8)),
+        (PerMessageDeflate(server_max_window_bits=8, client_max_window_bits=8),
+         [PerMessageDeflate(client_max_window_bits=None)],
+         PerMessageDeflate(server_max_window_bits=8, client_max_window_bits=8)),
     ],
 )
 def test_negotiate(server, offers, agreed):

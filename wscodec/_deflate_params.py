@@ -290,8 +290,9 @@ class PerMessageDeflate:
         ``self`` holds this server's wishes (``PerMessageDeflate()`` accepts any offer as
         made).  An offer is acceptable if the agreement can honour both sides (RFC 7692
         §7.1): the server's window is at most what the client asked for, a client window
-        limit is only set if the client offered ``client_max_window_bits``.  A server window of
-        8 bits is declined: zlib cannot compress with a 256-byte raw window.
+        limit is only set if the client offered ``client_max_window_bits``.  Every window
+        size is supported, 8 bits included (zlib cannot compress with a 256-byte raw window,
+        so the encoder then emits Huffman-coded literals only, which any window decodes).
         """
         if isinstance(offers, PerMessageDeflate):
             offers = [offers]
@@ -300,8 +301,6 @@ class PerMessageDeflate:
                 raise TypeError("offers must be PerMessageDeflate objects, not %s" % type(offer).__name__)
             # RFC 7692 §7.1.2.1: use (and announce) a window no larger than the offer's.
             server_bits = min(self._server_max_window_bits, offer._server_max_window_bits)
-            if server_bits == MIN_WINDOW_BITS:
-                continue
             wanted = MAX_WINDOW_BITS if self._client_max_window_bits is None else self._client_max_window_bits
             if offer._client_max_window_bits is None:
                 client_bits = wanted
