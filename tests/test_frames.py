@@ -266,16 +266,19 @@ def test_huge_declared_length_allocates_only_what_arrives(impl):
     assert decoder.feed(b"\x00" * (1 << 20)) == []
 
 
-def test_huge_declared_length_grows_in_steps(impl):
-    # 3 MiB declared, unlimited, arriving in 64 KiB pieces: the payload is right at the end.
+PAYLOAD_3MIB = random.Random(7).randbytes(3 << 20 | 12345)
+
+
+@pytest.mark.parametrize("chunk", [65536, 100_003, (1 << 20) + 5])
+def test_big_frame_grows_as_it_arrives(impl, chunk):
+    # Over 1 MiB declared, unlimited, arriving in pieces: the payload is right at the end.
     F = impl.frames
-    payload = random.Random(7).randbytes(3 << 20 | 12345)
-    stream = raw_frame(BINARY, payload, key=KEY)
+    stream = raw_frame(BINARY, PAYLOAD_3MIB, key=KEY) + raw_frame(PING, b"!", key=KEY)
     decoder = F.FrameDecoder(max_frame_size=None)
     frames = []
-    for i in range(0, len(stream), 65536):
-        frames += decoder.feed(stream[i : i + 65536])
-    assert len(frames) == 1 and frames[0].payload == payload
+    for i in range(0, len(stream), chunk):
+        frames += decoder.feed(stream[i : i + chunk])
+    assert _summary(frames) == [(BINARY, True, PAYLOAD_3MIB), (PING, True, b"!")]
 
 
 MEMORY_ERROR_SCRIPT = """

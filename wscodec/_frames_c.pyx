@@ -35,9 +35,12 @@ cdef object _PayloadTooBig = PayloadTooBig
 cdef object _ProtocolError = ProtocolError
 
 # A frame whose payload does not arrive in one piece gets its final bytes object up front
-# when it is at most this big; a bigger one starts at max(this, bytes present) and doubles
-# as bytes arrive, so a header alone never reserves more than this.
-cdef Py_ssize_t PREALLOCATE = 64 * 1024
+# when it is at most EXACT_UP_TO bytes (1 MiB, the default limit: what a peer could make us
+# hold anyway); a bigger one (a larger or no limit) starts at max(GROW_FROM, bytes present)
+# and doubles as bytes arrive.  So a header alone never reserves more than 1 MiB, and a
+# header declaring 2**62 bytes without a limit reserves 64 KiB.
+cdef Py_ssize_t EXACT_UP_TO = 1024 * 1024
+cdef Py_ssize_t GROW_FROM = 64 * 1024
 # Unmasking/copying more than this releases the GIL.
 cdef Py_ssize_t NOGIL_THRESHOLD = 256 * 1024
 
@@ -434,12 +437,10 @@ cdef class FrameDecoder:
         cdef Py_ssize_t length = <Py_ssize_t>self._h.length
         cdef Py_ssize_t cap
         cdef bytes buf
-        # Never reserve more than PREALLOCATE beyond what has arrived: a header declaring
-        # 2**62 bytes costs nothing until the bytes come.
-        if length <= PREALLOCATE:
+        if length <= EXACT_UP_TO:
             cap = length
         else:
-            cap = avail if avail > PREALLOCATE else PREALLOCATE
+            cap = avail if avail > GROW_FROM else GROW_FROM
         buf = PyBytes_FromStringAndSize(NULL, cap)
         self._buf = <PyObject *>buf
         Py_INCREF(buf)
