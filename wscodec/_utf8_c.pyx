@@ -12,9 +12,16 @@ state) and a shift — a one-cycle dependency chain per byte, with no branch on 
 Runs of multi-byte text are cut at character starts into four pieces whose chains run
 interleaved.
 
-Every caller, Python or C (``_utf8_c.pxd``), goes through ``_run``: a SIMD kernel chosen at
-run time for the CPU replaces ``_skip_ascii`` / ``_run_quad`` there, behind the same
-exported functions, with no change for the modules that cimport them.
+Every caller, Python or C (``_utf8_c.pxd``), goes through ``_run``.  Where the CPU has one,
+a SIMD kernel (``simd/utf8_simd.h``: AVX2 or SSSE3 on x86-64, NEON on AArch64, chosen once
+at import, see ``wscodec._simd``) checks the text from a character boundary in whole
+blocks; the scalar DFA finishes a character begun in an earlier chunk before it, and takes
+over after the last character start before the first block where the kernel saw an error
+(or the text ending inside a character), so every answer, including the fail-fast one of
+``utf8_feed``, is exactly the DFA's.  The modules that cimport the C API see no change.
+
+``kernel()`` names the kernel in use and ``kernels()`` those this CPU can run;
+``_set_kernel(name)`` switches kernels, for tests and benchmarks only.
 """
 
 cimport cython
@@ -25,7 +32,17 @@ from libc.string cimport memcpy
 
 from wscodec._buffer cimport acquire_read
 
+from wscodec import _simd
+
 __all__ = ["validate_utf8", "Utf8Validator"]
+
+
+cdef extern from "utf8_simd.h" nogil:
+    # Kernels compiled with per-function target attributes, so this module still runs on
+    # the architecture's baseline; see simd/cpu.h and simd/utf8_simd.h for the contract.
+    ctypedef Py_ssize_t (*wsc_utf8_fn)(const unsigned char *s, Py_ssize_t n) noexcept
+    int wsc_cpu_levels() noexcept
+    wsc_utf8_fn wsc_utf8_kernel(int level) noexcept
 
 # Inputs at least this long are checked with the GIL released (the release and reacquire
 # cost well under a microsecond; checking 32 KiB takes a few).
@@ -208,7 +225,8 @@ cdef uint32_t _run_quad(const unsigned char *s, Py_ssize_t n) noexcept nogil:
     return <uint32_t>(s3 & STATE_MASK)
 
 
-cdef inline uint32_t _run(uint32_t state, const unsigned char *s, Py_ssize_t n) noexcept nogil:
+cdef inline uint32_t _run_scalar(uint32_t state, const unsigned char *s,
+                                 Py_ssize_t n) noexcept nogil:
     """Run the DFA from ``state`` over ``s[:n]``; return the state after the last byte, or
     S_REJECT as soon as a block ends rejected (REJECT absorbs, so checking per block is
     exact)."""
@@ -235,6 +253,45 @@ cdef inline uint32_t _run(uint32_t state, const unsigned char *s, Py_ssize_t n) 
         if st == S_REJECT:
             break
     return <uint32_t>st
+
+
+# ---- run-time kernel choice -------------------------------------------------------------
+
+# The SIMD kernel in use, or NULL for the scalar DFA alone.  Set at import (below) and by
+# _set_kernel (tests); read once per call, so a switch never mixes kernels within a call.
+cdef wsc_utf8_fn _simd_kernel = NULL
+
+# Shorter inputs go to the scalar DFA: a kernel's setup would cost more than it saves.
+cdef enum:
+    SIMD_MIN = 16
+
+
+cdef inline uint32_t _run(uint32_t state, const unsigned char *s, Py_ssize_t n) noexcept nogil:
+    """The DFA's state after ``s[:n]`` from ``state``, with the SIMD kernel doing the bulk."""
+    cdef wsc_utf8_fn kernel = _simd_kernel
+    cdef Py_ssize_t i = 0
+    cdef Py_ssize_t g, k, stop
+    if kernel != NULL and n >= SIMD_MIN:
+        # A character begun in an earlier chunk: finish it with the DFA (three bytes at
+        # most), so that the kernel starts on a character boundary.
+        while state != S_ACCEPT and state != S_REJECT and i < n:
+            state = <uint32_t>((_ROWS[s[i]] >> state) & STATE_MASK)
+            i += 1
+        if state == S_ACCEPT and n - i >= SIMD_MIN:
+            g = kernel(s + i, n - i)
+            if g == n - i:
+                return S_ACCEPT
+            # No error before block g: the text is valid up to the last character start
+            # in s[i+g-4 : i+g] (simd/utf8_simd.h); the DFA decides exactly from there.
+            if g > 0:
+                k = i + g - 1
+                stop = i + g - 4
+                while k >= stop and _is_continuation(s[k]):
+                    k -= 1
+                if k < stop:
+                    return S_REJECT  # four continuation bytes in a row
+                i = k
+    return _run_scalar(state, s + i, n - i)
 
 
 cdef inline int _result(uint32_t state) noexcept nogil:
@@ -351,3 +408,52 @@ cdef class Utf8Validator:
     def reset(self):
         """Forget everything fed so far: start a new text."""
         utf8_init(&self.st)
+
+
+# ---- kernel choice (Python) ------------------------------------------------------------
+
+# Level names (wscodec._simd.LEVELS) -> WSC_LEVEL_* numbers of simd/cpu.h.
+cdef dict _LEVEL_NUMBERS = {name: number for number, name in enumerate(_simd.LEVELS)}
+cdef int _CPU_LEVELS = wsc_cpu_levels()
+
+
+def kernels():
+    """The UTF-8 kernels this CPU and build can run, ``"none"`` (scalar) first."""
+    out = ["none"]
+    for name, number in _LEVEL_NUMBERS.items():
+        if (_CPU_LEVELS >> number) & 1 and wsc_utf8_kernel(number) != NULL:
+            out.append(name)
+    return tuple(out)
+
+
+def kernel():
+    """The name of the UTF-8 kernel in use: ``"avx2"``, ``"ssse3"``, ``"neon"`` or ``"none"``."""
+    return _simd.KERNELS["utf8"]
+
+
+def _set_kernel(name):
+    """Use the kernel ``name`` from now on (tests and benchmarks only; ``ValueError`` if
+    this CPU cannot run it).  Returns the name of the kernel used before."""
+    global _simd_kernel
+    if name not in kernels():
+        raise ValueError("UTF-8 kernel %r is not available here (have: %s)"
+                         % (name, ", ".join(kernels())))
+    previous = _simd.KERNELS.get("utf8", "none")
+    _simd_kernel = NULL if name == "none" else wsc_utf8_kernel(_LEVEL_NUMBERS[name])
+    _simd.KERNELS["utf8"] = name
+    return previous
+
+
+def _simd_prefix(name, data):
+    """Run the SIMD kernel ``name`` alone over the bytes ``data`` (tests only): its result
+    per the kernel contract of simd/utf8_simd.h (``len(data)`` when the text is valid and
+    complete, else the clean prefix length ``g``)."""
+    if name == "none" or name not in kernels():
+        raise ValueError("no SIMD UTF-8 kernel %r here" % (name,))
+    if type(data) is not bytes:
+        raise TypeError("data must be bytes")
+    cdef wsc_utf8_fn fn = wsc_utf8_kernel(_LEVEL_NUMBERS[name])
+    return fn(<const unsigned char *>PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))
+
+
+_set_kernel(_simd.kernel_for(_simd.choose(_CPU_LEVELS), kernels()))
