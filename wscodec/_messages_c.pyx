@@ -159,7 +159,6 @@ cdef class MessageDecoder:
     cdef object _inflater
     cdef int _inflate_bits
     cdef bint _inflate_reset
-    cdef list _scratch                # frames of one feed (reused)
 
     def __init__(self, *, client=False, max_message_size=DEFAULT_MAX_MESSAGE_SIZE, deflate=None):
         check_decoder_args(max_message_size, deflate)
@@ -183,7 +182,6 @@ cdef class MessageDecoder:
         self._closed = False
         self._error = None
         self._inflater = None
-        self._scratch = []
         if deflate is not None:
             self._inflate_bits = inflate_window(deflate, self._client)
             self._inflate_reset = deflate.no_context_takeover(not self._client)
@@ -203,7 +201,7 @@ cdef class MessageDecoder:
     def feed(self, data):
         """Parse ``data`` (any bytes-like object) and return the list of events it completes."""
         cdef Py_buffer view
-        cdef list frames = self._scratch
+        cdef list frames = []
         cdef list events
         cdef Py_ssize_t i, count
         if self._error is not None:
@@ -217,7 +215,6 @@ cdef class MessageDecoder:
             try:
                 self._frames.feed_into(<const unsigned char *>view.buf, view.len, frames)
             except ProtocolError as exc:
-                del frames[:]
                 self._error = exc
                 raise
         finally:
@@ -229,9 +226,7 @@ cdef class MessageDecoder:
                 self._frame(<Frame>frames[i], events)
             self._check_pending()
         except ProtocolError as exc:
-            del frames[:]
             self._fail(exc)
-        del frames[:]
         return events
 
     cdef int _fail(self, object exc) except -1:
