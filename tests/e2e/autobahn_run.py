@@ -54,7 +54,7 @@ def start_server(log):
     # PYTHONPATH to run the checkout's in-place build).
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     proc = subprocess.Popen(
-        [sys.executable, ECHO_SERVER, "--host", "127.0.0.1", "--port", "0"],
+        [sys.executable, "-X", "faulthandler", ECHO_SERVER, "--host", "127.0.0.1", "--port", "0"],
         stdin=subprocess.DEVNULL,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -155,8 +155,9 @@ def main(argv=None):
     outdir = os.path.abspath(args.outdir or tempfile.mkdtemp(prefix="autobahn-"))
     os.makedirs(outdir, exist_ok=True)
     index_path = os.path.join(outdir, "index.json")
-    if os.path.exists(index_path):
-        os.remove(index_path)  # never judge a stale report
+    for name in os.listdir(outdir):  # never judge a stale report
+        if name.endswith((".json", ".html")):
+            os.remove(os.path.join(outdir, name))
 
     with open(os.path.join(outdir, "server.log"), "w+b") as server_log:
         server, port = start_server(server_log)
@@ -165,7 +166,7 @@ def main(argv=None):
             run_client(args, patterns, port, outdir)
         finally:
             elapsed = time.monotonic() - started
-            crashed = server.poll() is not None
+            crashed = server.poll()
             server.terminate()
             try:
                 server.wait(timeout=10)
@@ -186,8 +187,8 @@ def main(argv=None):
     failures = []
     if args.twin and twin != args.twin:
         failures.append("the server ran the %s twin, expected %s" % (twin, args.twin))
-    if crashed:
-        failures.append("the echo server exited during the run")
+    if crashed is not None:
+        failures.append("the echo server exited during the run (status %d)" % crashed)
     if "Traceback" in server_output or "Exception in callback" in server_output:
         failures.append("the echo server logged an exception:\n" + server_output[-4000:])
     if not os.path.exists(index_path):

@@ -32,7 +32,10 @@ def in_ci():
 
 def _missing(what):
     if in_ci():
-        pytest.fail("CI=true but %s; .ci/browser.sh installs it" % what)
+        pytest.fail(
+            "CI=true but %s (.ci/browser.sh installs Chromium and its driver; the test extra "
+            "brings selenium and websockets)" % what
+        )
     pytest.skip(what)
 
 

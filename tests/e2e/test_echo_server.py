@@ -7,6 +7,7 @@ import hashlib
 import os
 import socket
 import struct
+import time
 
 import pytest
 
@@ -161,7 +162,9 @@ def test_handshake_example_from_rfc(echo_server):
 
 @pytest.fixture
 def client(echo_server):
-    return RawClient(echo_server, "/any/path")
+    raw = RawClient(echo_server, "/any/path")
+    yield raw
+    raw.sock.close()
 
 
 def test_echo_ping_and_close(client):
@@ -176,6 +179,35 @@ def test_echo_ping_and_close(client):
     assert client.recv_frame() == (True, 0x1, b"one two three")
     client.send(frame(0x8, close_payload(1000, "fin ✓".encode())))
     assert client.expect_close(1000) == close_payload(1000, "fin ✓".encode())
+
+
+def test_data_after_close_is_discarded(client):
+    # RFC 6455 §1.4: after receiving a Close an endpoint discards further data; the Close is
+    # still answered with the peer's code, even when more frames come in the same segment.
+    client.send(
+        frame(0x1, b"frag", fin=False)
+        + frame(0x8, close_payload(1000))
+        + frame(0x0, b"ment")
+        + frame(0x9, b"late ping")
+        + b"\xff\xff garbage"
+    )
+    client.expect_close(1000)
+
+
+def test_close_arriving_in_small_segments(client):
+    # The same, with every frame header and payload split across many small TCP segments.
+    client.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    data = frame(0x2, bytes(range(256)) * 2) + frame(0x8, close_payload(1001, b"bye")) + frame(0x1, b"late")
+    for i in range(0, len(data), 3):
+        try:
+            client.send(data[i : i + 3])
+        except (BrokenPipeError, ConnectionResetError):
+            # The server answered the Close and closed TCP (§7.1.1) while "late" was on its way.
+            assert i > len(data) - len(frame(0x1, b"late")) - 3
+            break
+        time.sleep(0.002)
+    assert client.recv_frame() == (True, 0x2, bytes(range(256)) * 2)
+    assert client.expect_close(1001) == close_payload(1001, b"bye")
 
 
 def test_empty_close_is_answered_with_empty_close(client):
