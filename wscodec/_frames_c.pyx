@@ -29,6 +29,8 @@ __all__ = ["Frame", "FrameDecoder", "encode_frame"]
 
 cdef extern from "Python.h":
     const Py_ssize_t PY_SSIZE_T_MAX
+    # The bytes data of a raw pointer, without Cython's reference counting around a cast.
+    char *_bytes_data "PyBytes_AS_STRING" (PyObject *o) noexcept nogil
 
 cdef tuple _OPCODES = OPCODE_BY_VALUE
 cdef object _PayloadTooBig = PayloadTooBig
@@ -451,7 +453,7 @@ cdef class FrameDecoder:
         return 0
 
     cdef void _append_payload(self, const unsigned char *p, Py_ssize_t n) noexcept:
-        cdef unsigned char *dst = <unsigned char *>PyBytes_AS_STRING(<object>self._buf) + self._filled
+        cdef unsigned char *dst = <unsigned char *>_bytes_data(self._buf) + self._filled
         if self._h.masked:
             mask_copy(dst, p, n, self._h.key, self._filled)
         else:
