@@ -51,6 +51,8 @@ copy_tests() {
     rm -rf "$dest"
     mkdir -p "$dest"
     cp -r "$ROOT/tests" "$ROOT/pyproject.toml" "$dest/"
+    # The end-to-end tests run the example programs.
+    [ -d "$ROOT/examples" ] && cp -r "$ROOT/examples" "$dest/"
     find "$dest" -name __pycache__ -prune -exec rm -rf {} +
 }
 

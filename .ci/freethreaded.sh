@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Stage "free-threaded": a free-threaded CPython 3.13 (no such build is packaged for
+# Debian 12; scripts/build-freethreaded-python.sh builds one from Debian trixie's source
+# package, or reuses the cached build), wscodec built from the sdist with it, and the suite
+# run with the GIL off (PYTHON_GIL=0): once as usual, and the thread hammer test again with
+# pytest-run-parallel running each test in several threads at once.
+set -euo pipefail
+STAGE_NAME=free-threaded
+. "$(dirname "$0")/lib.sh"
+SDIST=$(sdist_path)
+
+FTPY=$(bash "$ROOT/scripts/build-freethreaded-python.sh" | tail -n1)
+"$FTPY" -VV
+VENV=$CI_WORK/venv-ft
+rm -rf "$VENV"
+"$FTPY" -m venv "$VENV"
+"$VENV/bin/python" -m pip install -q --upgrade pip
+# Recent hypothesis releases carry a native part without free-threaded wheels (built from
+# source it needs crates from the network): take the newest release that has a wheel.
+WSCODEC_REQUIRE_EXTENSIONS=1 "$VENV/bin/python" -m pip install -q --only-binary hypothesis \
+    "$SDIST[test]" pytest-run-parallel
+
+export PYTHON_GIL=0
+assert_twin "$VENV/bin/python" c
+# The GIL stays off once every compiled module is imported (each declares
+# freethreading_compatible; one that did not would re-enable the GIL with a warning).
+(cd / && env -u PYTHON_GIL "$VENV/bin/python" -W error - <<'PY'
+import importlib, pkgutil, sys, sysconfig
+assert sysconfig.get_config_var("Py_GIL_DISABLED") == 1, "not a free-threaded build"
+import wscodec
+compiled = [m.name for m in pkgutil.iter_modules(wscodec.__path__) if m.name.endswith("_c")]
+for name in compiled:
+    importlib.import_module("wscodec." + name)
+assert not sys._is_gil_enabled(), "importing wscodec enabled the GIL"
+print("GIL disabled after importing", ", ".join(compiled))
+PY
+)
+copy_tests "$CI_WORK/tests-ft"
+cd "$CI_WORK/tests-ft"
+log "test suite, GIL off"
+"$VENV/bin/python" -m pytest -q -p no:cacheprovider -p no:run_parallel tests
+log "thread hammer under pytest-run-parallel (each test in 4 threads at once), GIL off"
+"$VENV/bin/python" -m pytest -q -p no:cacheprovider --parallel-threads=4 tests/test_threads.py tests/test_mask.py tests/test_utf8.py
