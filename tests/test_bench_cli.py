@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from wscodec._bench import _data
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # The smallest case: 16 bytes, a handful of peers, a fraction of a second per round.
@@ -89,3 +91,55 @@ def test_main_without_a_known_command_prints_usage(args):
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert "python -m wscodec COMMAND" in proc.stdout + proc.stderr
+
+
+# -- the benchmark's own reference code: every contender is checked against it ------------
+
+
+@pytest.mark.parametrize("offset", [0, 1, 2, 3, 5])
+@pytest.mark.parametrize("size", [0, 1, 3, 4, 5, 31, 64, 1000])
+def test_reference_mask_matches_rfc_definition(size, offset):
+    data = _data.payload(size)
+    key = _data.MASK_KEY
+    # RFC 6455 §5.3: octet i of the result is octet i of the data XOR octet (i mod 4) of the key.
+    expected = bytes(b ^ key[(offset + i) % 4] for i, b in enumerate(data))
+    assert _data.xor_mask(data, key, offset) == expected
+
+
+def test_reference_frames_rfc_examples():
+    # RFC 6455 §5.7: "Hello", unmasked and masked with 37 fa 21 3d; 256 and 65536 byte lengths.
+    assert _data.build_frame(1, b"Hello") == bytes.fromhex("810548656c6c6f")
+    assert _data.build_frame(1, b"Hello", b"\x37\xfa\x21\x3d") == \
+        bytes.fromhex("818537fa213d7f9f4d5158")
+    assert _data.build_frame(2, b"\x00" * 256)[:4] == bytes.fromhex("827e0100")
+    assert _data.build_frame(2, b"\x00" * 65536)[:10] == bytes.fromhex("827f0000000000010000")
+    assert _data.parse_one_frame(bytes.fromhex("818537fa213d7f9f4d5158")) == \
+        (True, 1, True, b"Hello")
+    with pytest.raises(ValueError):
+        _data.parse_one_frame(bytes.fromhex("818537fa213d7f9f4d51"))  # one byte short
+
+
+@pytest.mark.parametrize("kind", ["ascii", "chinese", "mixed"])
+@pytest.mark.parametrize("size", [125, 4096])
+def test_reference_texts_are_valid_utf8_of_exact_size(kind, size):
+    text = _data.utf8_text(kind, size)
+    assert len(text) == size
+    decoded = text.decode("utf-8")
+    if kind == "ascii":
+        assert decoded.isascii()
+    else:
+        assert not decoded.isascii()
+
+
+def test_reference_stream_splits_back_together():
+    payloads = _data.json_texts(50, 125)
+    assert all(len(p) == 125 for p in payloads) and len(set(payloads)) == 50
+    stream = _data.masked_stream(1, payloads)
+    chunks = _data.split(stream, 4096)
+    assert b"".join(chunks) == stream and all(len(c) <= 4096 for c in chunks[:-1])
+    pos, seen = 0, []
+    while pos < len(stream):
+        size = 2 + 4 + 125  # 125 fits the 7-bit length; every frame is masked
+        seen.append(_data.parse_one_frame(stream[pos:pos + size]))
+        pos += size
+    assert seen == [(True, 1, True, p) for p in payloads]
