@@ -5,6 +5,7 @@ import array
 import os
 
 import pytest
+from _peers import require
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -105,7 +106,7 @@ def test_large_payload_released_gil_path(compat):
     cuts=st.lists(st.integers(0, 300), max_size=6),
 )
 def test_chunked_masking_matches_wsaccel(compat, data, key, cuts):
-    wsaccel = pytest.importorskip("wsaccel.xormask")
+    wsaccel = require("wsaccel.xormask")
     ours = compat.createXorMasker(key, len(data))
     theirs = wsaccel.createXorMasker(key, len(data))
     bounds = sorted({0, len(data), *[c for c in cuts if c <= len(data)]})
@@ -167,7 +168,7 @@ def test_validator_cases(compat, data, expected):
 
 @pytest.mark.parametrize("data,expected", UTF8_CASES)
 def test_validator_cases_match_wsaccel(data, expected):
-    wsaccel = pytest.importorskip("wsaccel.utf8validator")
+    wsaccel = require("wsaccel.utf8validator")
     assert wsaccel.Utf8Validator().validate(data) == expected
 
 
@@ -190,7 +191,7 @@ def test_validator_is_sticky_until_reset(compat):
     cuts=st.lists(st.integers(0, 200), max_size=5),
 )
 def test_validator_split_anywhere_matches_wsaccel_and_decode(compat, data, cuts):
-    wsaccel = pytest.importorskip("wsaccel.utf8validator")
+    wsaccel = require("wsaccel.utf8validator")
     ours = compat.Utf8Validator()
     theirs = wsaccel.Utf8Validator()
     bounds = sorted({0, len(data), *[c for c in cuts if c <= len(data)]})

@@ -10,6 +10,7 @@ import os
 import threading
 
 import pytest
+from _peers import require
 
 from wscodec import integrations
 
@@ -45,8 +46,7 @@ def run(coro):
 # the websockets side here.
 @pytest.mark.parametrize("side", ["client"])
 def test_websockets_client_aiohttp_server(side):
-    pytest.importorskip("aiohttp")
-    pytest.importorskip("websockets")
+    require("aiohttp", "websockets")
     from aiohttp import WSMsgType, web
     from websockets.asyncio.client import connect
 
@@ -97,8 +97,7 @@ def test_websockets_client_aiohttp_server(side):
 
 @pytest.mark.parametrize("side", SIDES)
 def test_websocket_client_tornado_server(side):
-    pytest.importorskip("tornado")
-    websocket = pytest.importorskip("websocket")
+    _, websocket = require("tornado", "websocket")
     import tornado.httpserver
     import tornado.ioloop
     import tornado.netutil
@@ -163,8 +162,7 @@ def test_websocket_client_tornado_server(side):
 
 @pytest.mark.parametrize("side", SIDES)
 def test_wsproto_client_websockets_server(side):
-    pytest.importorskip("wsproto")
-    pytest.importorskip("websockets")
+    require("wsproto", "websockets")
     from websockets.asyncio.server import serve
     from wsproto import ConnectionType, WSConnection
     from wsproto.events import (
@@ -227,8 +225,7 @@ def test_wsproto_client_websockets_server(side):
 
 @pytest.mark.parametrize("side", SIDES)
 def test_websocket_client_autobahn_server(side):
-    pytest.importorskip("autobahn")
-    websocket = pytest.importorskip("websocket")
+    _, websocket = require("autobahn", "websocket")
     from autobahn.asyncio.websocket import WebSocketServerFactory, WebSocketServerProtocol
 
     install_for(side, "websocket_client", "autobahn")

@@ -9,8 +9,9 @@ import asyncio
 import os
 
 import pytest
+from _peers import require
 
-websockets = pytest.importorskip("websockets")
+websockets = require("websockets", module_level=True)
 
 from websockets.asyncio.client import connect  # noqa: E402
 from websockets.asyncio.server import serve  # noqa: E402

@@ -9,10 +9,11 @@ import os
 import struct
 
 import pytest
+from _peers import require
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-wsproto = pytest.importorskip("wsproto")
+wsproto = require("wsproto", module_level=True)
 
 from wsproto import frame_protocol as fp  # noqa: E402
 from wsproto.extensions import PerMessageDeflate  # noqa: E402
