@@ -729,3 +729,30 @@ def test_differential_random_bytes(data, cut, client, deflate):
     results = [outcome(m.MessageDecoder(client=client, deflate=deflate, max_message_size=16), chunks)
                for m in TWIN_MODULES]
     assert results[0] == results[-1]
+
+
+def test_frame_error_in_chunk_takes_precedence(impl):
+    """The frame layer refuses a chunk with a bad header before any frame in it is read
+    (pinned: frames completed earlier in the same chunk are not returned)."""
+    chunk = client_frame(TEXT, b"\xff") + client_frame(TEXT, b"x", rsv2=True)
+    exc = raises_code(impl.messages.MessageDecoder(), chunk, 1002)
+    assert type(exc) is ProtocolError
+    chunk = client_frame(TEXT, b"fine") + client_frame(CONT, b"x") + raw_frame(TEXT, b"unmasked")
+    exc = raises_code(impl.messages.MessageDecoder(), chunk, 1002)
+    assert "mask" in str(exc)
+    # Split so that the bad UTF-8 arrives first: then it is what fails.
+    dec = impl.messages.MessageDecoder()
+    raises_code(dec, client_frame(TEXT, b"\xff"), 1007, InvalidPayload)
+
+
+@pytest.mark.parametrize("size", [0, 1, 125, 255, 256, 257, 1000, 70000])
+@pytest.mark.parametrize("masked", [True, False])
+def test_text_sizes_in_one_chunk(impl, size, masked):
+    text = ("aé€𝄞" * size)[:size]
+    raw = text.encode()
+    frame = raw_frame(TEXT, raw, key=b"\x01\x02\x03\x04" if masked else None)
+    dec = impl.messages.MessageDecoder(client=not masked, max_message_size=None)
+    assert dec.feed(frame * 3 + frame[:1]) == [TextMessage(text)] * 3
+    assert dec.feed(frame[1:]) == [TextMessage(text)]
+    bad = raw_frame(TEXT, raw + b"\xc3", key=b"\x01\x02\x03\x04" if masked else None)
+    raises_code(impl.messages.MessageDecoder(client=not masked), bad, 1007, InvalidPayload)

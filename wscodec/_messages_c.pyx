@@ -18,7 +18,7 @@ from libc.stdint cimport uint64_t
 from libc.string cimport memcpy
 
 from wscodec._buffer cimport acquire_read
-from wscodec._frames_c cimport Frame, FrameDecoder, draw_key, frame_header, header_size, write_header
+from wscodec._frames_c cimport Frame, FrameDecoder, draw_key, frame_header, header_size, parse_header, write_header
 from wscodec._mask_c cimport mask_copy
 from wscodec._utf8_c cimport UTF8_ACCEPT, UTF8_REJECT, Utf8State, utf8_feed, utf8_finish, utf8_init
 
@@ -62,6 +62,9 @@ cdef enum:
     OP_CLOSE = 0x8
     OP_PING = 0x9
     OP_PONG = 0xA
+
+# Unmasking more than this releases the GIL (as the frame layer does).
+cdef Py_ssize_t NOGIL_THRESHOLD = 256 * 1024
 
 cdef object _ProtocolError = ProtocolError
 cdef object _InvalidPayload = InvalidPayload
@@ -201,9 +204,8 @@ cdef class MessageDecoder:
     def feed(self, data):
         """Parse ``data`` (any bytes-like object) and return the list of events it completes."""
         cdef Py_buffer view
-        cdef list frames = []
         cdef list events
-        cdef Py_ssize_t i, count
+        cdef frame_header h
         if self._error is not None:
             raise type(self._error)(self._error.close_code, self._error.reason)
         acquire_read(data, &view)
@@ -212,22 +214,103 @@ cdef class MessageDecoder:
                 if view.len:
                     self._fail(_ProtocolError(1002, "data after a Close frame (RFC 6455 §5.5.1)"))
                 return []
-            try:
-                self._frames.feed_into(<const unsigned char *>view.buf, view.len, frames)
-            except ProtocolError as exc:
-                self._error = exc
-                raise
+            events = []
+            if self._frames.partial_header(&h) == 0:
+                self._feed_direct(<const unsigned char *>view.buf, view.len, events)
+            else:
+                self._feed_frames(<const unsigned char *>view.buf, view.len, events)
         finally:
             PyBuffer_Release(&view)
-        events = []
-        count = len(frames)
+        return events
+
+    cdef int _feed_frames(self, const unsigned char *data, Py_ssize_t n, list events) except -1:
+        """The general path: the frame decoder makes Frame objects, then they are read."""
+        cdef list frames = []
+        cdef Frame frame
+        cdef Py_ssize_t i
         try:
-            for i in range(count):
-                self._frame(<Frame>frames[i], events)
+            self._frames.feed_into(data, n, frames)
+        except ProtocolError as exc:
+            self._error = exc
+            raise
+        try:
+            for i in range(len(frames)):
+                frame = <Frame>frames[i]
+                self._frame(<int>frame.opcode, frame.fin, frame.rsv1, frame.payload, events)
             self._check_pending()
         except ProtocolError as exc:
             self._fail(exc)
-        return events
+        return 0
+
+    cdef int _feed_direct(self, const unsigned char *data, Py_ssize_t n, list events) except -1:
+        """The same result as ``_feed_frames`` when no frame is under way, without Frame objects.
+
+        First every header in ``data`` is checked with the frame layer's own parser; if one
+        breaks a rule, the frame decoder is given the chunk so that it raises exactly as it
+        would (frames before the bad header are then not returned, as the frame layer pins).
+        Otherwise the whole frames are decoded straight from ``data`` and the unfinished one
+        at the end, if any, goes to the frame decoder to be buffered.
+        """
+        cdef FrameDecoder fd = self._frames
+        cdef frame_header h
+        cdef Py_ssize_t pos = 0
+        cdef Py_ssize_t end = 0          # end of the last whole frame
+        cdef Py_ssize_t r, length
+        while pos < n:
+            r = parse_header(data + pos, n - pos, &h, fd._flags, fd._max_size)
+            if r < 0:
+                return self._feed_frames(data, n, events)
+            if r == 0 or <uint64_t>(n - pos - r) < h.length:
+                break
+            pos += r + <Py_ssize_t>h.length
+            end = pos
+        pos = 0
+        try:
+            while pos < end:
+                r = parse_header(data + pos, end - pos, &h, fd._flags, fd._max_size)
+                length = <Py_ssize_t>h.length
+                self._direct_frame(data + pos + r, length, &h, events)
+                pos += r + length
+            if end < n:
+                fd.feed_into(data + end, n - end, [])
+            self._check_pending()
+        except ProtocolError as exc:
+            self._fail(exc)
+        return 0
+
+    cdef int _direct_frame(self, const unsigned char *p, Py_ssize_t n, const frame_header *h,
+                           list events) except -1:
+        cdef bytes payload
+        cdef object text
+        cdef unsigned char small[256]
+        cdef const unsigned char *src
+        cdef unsigned char *dst
+        # The common case, a whole uncompressed text message in one frame: unmask into a
+        # scratch buffer and decode from there (no intermediate bytes object).
+        if (h.opcode == OP_TEXT and h.fin and not h.rsv1 and not self._opcode and not self._closed
+                and n <= 256 and n <= self._limit):
+            if h.masked:
+                mask_copy(small, p, n, h.key, 0)
+                src = small
+            else:
+                src = p
+            try:
+                text = PyUnicode_DecodeUTF8(<const char *>src, n, NULL)
+            except UnicodeDecodeError:
+                raise _bad_utf8() from None
+            PyList_Append(events, _event(_TextMessage, _DATA_TEXT, text))
+            return 0
+        payload = PyBytes_FromStringAndSize(NULL, n)
+        dst = <unsigned char *>PyBytes_AS_STRING(payload)
+        if h.masked:
+            if n >= NOGIL_THRESHOLD:
+                with nogil:
+                    mask_copy(dst, p, n, h.key, 0)
+            else:
+                mask_copy(dst, p, n, h.key, 0)
+        else:
+            memcpy(dst, p, n)
+        return self._frame(h.opcode, h.fin, h.rsv1, payload, events)
 
     cdef int _fail(self, object exc) except -1:
         self._error = exc
@@ -235,9 +318,7 @@ cdef class MessageDecoder:
         self._inflater = None
         raise exc
 
-    cdef int _frame(self, Frame frame, list events) except -1:
-        cdef int opcode = frame.opcode
-        cdef bytes payload = frame.payload
+    cdef int _frame(self, int opcode, bint fin, bint rsv1, bytes payload, list events) except -1:
         cdef Py_ssize_t n = PyBytes_GET_SIZE(payload)
         cdef int message
         cdef object text
@@ -263,7 +344,7 @@ cdef class MessageDecoder:
         else:
             if self._opcode:
                 raise _ProtocolError(1002, "new data frame inside a fragmented message (RFC 6455 §5.4)")
-            if frame.fin and not frame.rsv1:
+            if fin and not rsv1:
                 # The common case: a whole uncompressed message in one frame.
                 if n > self._limit:
                     raise _too_big(self._limit)
@@ -277,25 +358,25 @@ cdef class MessageDecoder:
                     PyList_Append(events, _event(_BinaryMessage, _DATA_BINARY, payload))
                 return 0
             self._opcode = opcode
-            self._compressed = frame.rsv1
+            self._compressed = rsv1
             self._size = 0
         message = self._opcode
         if self._compressed:
-            payload = self._inflate(payload, frame.fin)
+            payload = self._inflate(payload, fin)
             n = PyBytes_GET_SIZE(payload)
         elif n > self._limit - self._size:
             raise _too_big(self._limit)
         self._size += n
-        if message == OP_TEXT and (self._parts or not frame.fin):
+        if message == OP_TEXT and (self._parts or not fin):
             # RFC 6455 §8.1: fail as soon as invalid UTF-8 is seen, not when the message
             # ends; a character may be split across fragments.
             if utf8_feed(&self._utf8, <const unsigned char *>PyBytes_AS_STRING(payload), n) == UTF8_REJECT:
                 raise _bad_utf8()
-            if frame.fin:
+            if fin:
                 if utf8_finish(&self._utf8) != UTF8_ACCEPT:
                     raise _bad_utf8()
                 utf8_init(&self._utf8)
-        if not frame.fin:
+        if not fin:
             PyList_Append(self._parts, payload)
             return 0
         self._opcode = 0
