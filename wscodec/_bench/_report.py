@@ -337,11 +337,16 @@ def plot(path, info, case_results):
                        edgecolor="black" if r.is_wscodec else "none", linewidth=0.6,
                        hatch="//" if r.is_wscodec and "[python]" in r.name else None)
                 seen.add(r.name)
+        labels = [cr.case.id.split("/", 1)[1] for cr in crs]
+        crowded = len(labels) > 6 or max(len(x) for x in labels) > 24
         ax.set_xticks(range(len(crs)))
-        ax.set_xticklabels([cr.case.id.split("/", 1)[1] for cr in crs], fontsize=8)
+        ax.set_xticklabels(labels, fontsize=7 if crowded else 8,
+                           rotation=25 if crowded else 0, ha="right" if crowded else "center")
         ax.set_title(group)
+        items = {cr.case.item_label for cr in crs}
         ax.set_ylabel("GB/s of payload (higher is better)" if use_rate else
-                      "ns per %s (lower is better)" % crs[0].case.item_label)
+                      "ns per %s (lower is better)" % (items.pop() if len(items) == 1
+                                                       else "op or frame"))
         positive = [v for v in values if v > 0]
         if positive and max(positive) / min(positive) > 30:
             ax.set_yscale("log")
