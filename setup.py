@@ -66,6 +66,8 @@ def _extensions():
                 name,
                 [pyx],
                 include_dirs=["wscodec", os.path.join("wscodec", "simd")],
+                # A changed SIMD header rebuilds the modules (setuptools tracks no includes).
+                depends=sorted(glob.glob(os.path.join("wscodec", "simd", "*.h"))),
                 extra_compile_args=cflags,
                 extra_link_args=ldflags,
             )

@@ -11,6 +11,7 @@ from ._constants import CloseCode, Opcode
 from ._errors import HandshakeError, InvalidPayload, PayloadTooBig, ProtocolError
 from ._select import IMPLEMENTATION, frames as _frames, mask as _mask, utf8 as _utf8
 from ._select import messages as _messages
+from ._simd import level as _simd_level
 from ._events import BinaryMessage, Close, Ping, Pong, TextMessage
 from ._deflate_params import PerMessageDeflate
 from .handshake import accept_key, generate_key
@@ -24,9 +25,13 @@ FrameDecoder = _frames.FrameDecoder
 encode_frame = _frames.encode_frame
 MessageDecoder = _messages.MessageDecoder
 MessageEncoder = _messages.MessageEncoder
+#: The SIMD instruction set the compiled kernels chose at import ("avx2", "ssse3", "sse2",
+#: "neon" or "none"); ``WSCODEC_SIMD`` forces one (see ``wscodec._simd``).
+SIMD = _simd_level()
 
 __all__ = [
     "IMPLEMENTATION",
+    "SIMD",
     "__version__",
     "Opcode",
     "CloseCode",
