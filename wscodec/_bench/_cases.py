@@ -53,14 +53,19 @@ class Prepared:
 
 
 class Contender:
-    """One way to do a case's job; ``name`` may hold ``{wscodec}`` for the Api's label."""
+    """One way to do a case's job; ``name`` may hold ``{wscodec}`` for the Api's label.
 
-    __slots__ = ("name", "library", "prepare")
+    ``reference=False`` marks a wscodec row that does less than the case's job (encoding
+    with the caller's key skips drawing one): it is shown, never used as the ratios' base.
+    """
 
-    def __init__(self, name, library, prepare):
+    __slots__ = ("name", "library", "prepare", "reference")
+
+    def __init__(self, name, library, prepare, reference=True):
         self.name = name
         self.library = library
         self.prepare = prepare
+        self.reference = reference
 
     @property
     def is_wscodec(self):
@@ -807,7 +812,7 @@ def _encode_cases():
             contenders = [Contender("{wscodec} encode_frame", "wscodec", _wscodec_encode(False))]
             if masked:
                 contenders.append(Contender("{wscodec} encode_frame(mask=key), caller's key",
-                                            "wscodec", _wscodec_encode(True)))
+                                            "wscodec", _wscodec_encode(True), reference=False))
             contenders += [
                 Contender("picows WSTransport.send", "picows", _picows_encode),
                 Contender("websockets Frame.serialize", "websockets", _websockets_encode),

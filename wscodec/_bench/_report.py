@@ -10,8 +10,8 @@ import sys
 from . import _cases
 
 RATIO_NOTE = (
-    "wscodec/this = wscodec's median time / this row's median time "
-    "(below 1.00: wscodec is faster; above 1.00: this row is faster)."
+    "wscodec/this = median time of wscodec's fastest row in the case / this row's median "
+    "time (below 1.00: wscodec is faster; above 1.00: this row is faster)."
 )
 NOISE_NOTE = (
     "The machine may be shared and noisy: only ratios measured in the same run mean "
@@ -171,7 +171,7 @@ def case_text(cr):
     title = "%s: %s (time per %s; %d rounds)" % (case.id, case.title, case.item_label, cr.rounds)
     head = ["contender", "time/" + case.item_label, "throughput", "spread", "wscodec/this"]
     rows = [_row(cr, r) for r in cr.results]
-    widths = [max(len(head[i]), *(len(row[i]) for row in rows if row[2] or i == 0))
+    widths = [max([len(head[i])] + [len(row[i]) for row in rows if row[2] or i == 0])
               for i in range(len(head))]
     lines = [title]
 
@@ -194,7 +194,8 @@ def summary_rows(case_results):
         ref, peer = cr.reference, cr.fastest_peer
         rows.append([
             cr.case.id,
-            fmt_time(ref.median / cr.case.items) if ref else "missing",
+            ref.name if ref else "missing",
+            fmt_time(ref.median / cr.case.items) if ref else "-",
             peer.name if peer else "-",
             fmt_time(peer.median / cr.case.items) if peer else "-",
             fmt_ratio(ref.median / peer.median) if ref and peer else "-",
@@ -202,18 +203,19 @@ def summary_rows(case_results):
     return rows
 
 
-SUMMARY_HEAD = ["case", "wscodec", "fastest peer", "peer time", "wscodec/peer"]
+SUMMARY_HEAD = ["case", "wscodec row", "time", "fastest peer", "peer time", "wscodec/peer"]
+_SUMMARY_RIGHT = (False, False, True, False, True, True)
 
 
 def summary_text(case_results):
     rows = summary_rows(case_results)
-    widths = [max(len(SUMMARY_HEAD[i]), *(len(r[i]) for r in rows)) for i in range(5)]
-    lines = ["Summary: wscodec vs the fastest peer in each case (time per op or frame; "
-             "wscodec/peer below 1.00 means wscodec is faster)"]
+    n = len(SUMMARY_HEAD)
+    widths = [max([len(SUMMARY_HEAD[i])] + [len(r[i]) for r in rows]) for i in range(n)]
+    lines = ["Summary: wscodec's fastest row vs the fastest peer in each case (time per op or "
+             "frame; wscodec/peer below 1.00 means wscodec is faster)"]
     for row in [SUMMARY_HEAD] + rows:
-        lines.append("  " + "  ".join([row[0].ljust(widths[0]), row[1].rjust(widths[1]),
-                                       row[2].ljust(widths[2]), row[3].rjust(widths[3]),
-                                       row[4].rjust(widths[4])]))
+        lines.append("  " + "  ".join(row[i].rjust(widths[i]) if _SUMMARY_RIGHT[i]
+                                      else row[i].ljust(widths[i]) for i in range(n)))
     return "\n".join(lines)
 
 
@@ -255,7 +257,7 @@ def markdown(info, settings, command, case_results):
     out.append("#### Summary: wscodec vs the fastest peer")
     out.append("")
     out.append("| " + " | ".join(SUMMARY_HEAD) + " |")
-    out.append("|---|--:|---|--:|--:|")
+    out.append("|" + "|".join("--:" if right else "---" for right in _SUMMARY_RIGHT) + "|")
     for row in summary_rows(case_results):
         out.append("| " + " | ".join(_md_escape(c) for c in row) + " |")
     return "\n".join(out) + "\n"

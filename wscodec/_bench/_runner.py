@@ -74,9 +74,10 @@ def compile_call(prepared, name="contender"):
 class Result:
     """One contender's outcome in one case."""
 
-    def __init__(self, name, library, status="ok"):
+    def __init__(self, name, library, status="ok", reference=True):
         self.name = name
         self.library = library
+        self.reference = reference  # may be the base of the case's ratios (wscodec rows)
         self.status = status      # "ok", or why it was not timed
         self.samples = []         # seconds per statement, one per round
         self.loops = 0            # inner loop count per sample
@@ -110,11 +111,9 @@ class CaseResult:
 
     @property
     def reference(self):
-        """wscodec's first measured contender: the denominator of every ratio."""
-        for r in self.results:
-            if r.is_wscodec and r.ok:
-                return r
-        return None
+        """wscodec's fastest row doing the whole job: the numerator of every ratio."""
+        ours = [r for r in self.results if r.is_wscodec and r.ok and r.reference]
+        return min(ours, key=lambda r: r.median) if ours else None
 
     def ratio(self, result):
         """wscodec's median time / this contender's (below 1: wscodec is faster)."""
@@ -153,7 +152,8 @@ def run_case(case, settings, apis=None):
     results, timed = [], []
     for contender in case.contenders:
         for api in (apis if contender.is_wscodec else [None]):
-            result = Result(contender.label(api), contender.library)
+            result = Result(contender.label(api), contender.library,
+                            reference=getattr(contender, "reference", True))
             results.append(result)
             try:
                 prepared = _cases.prepare(case, contender, api)
