@@ -1,0 +1,134 @@
+"""Shared helpers for the atheris harnesses in this directory.
+
+Every harness runs one input through the compiled twin and the pure twin, each fed the same
+byte stream split at points the fuzzer chooses, and requires the same outcome: the same
+events, or the same documented exception class with the same close code.  Any other
+exception (an ``IndexError`` in the pure twin, a ``SystemError`` from the compiled one) or a
+disagreement between the twins is a finding: the harness raises and libFuzzer saves the input.
+"""
+
+import importlib
+import os
+import sys
+
+# Run from anywhere: the package is the directory above this one.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import atheris  # noqa: E402
+
+with atheris.instrument_imports():
+    # The pure twins and the shared modules get Python coverage feedback; the compiled twins
+    # get native coverage only in a clang build (see the README, "Security and hardening").
+    import wscodec  # noqa: F401
+    from wscodec import _errors  # noqa: F401
+    from wscodec import handshake  # noqa: F401
+    from wscodec import _frames_py, _mask_py, _messages_py, _utf8_py  # noqa: F401
+
+ProtocolError = _errors.ProtocolError
+
+
+def twins(concern):
+    """``(compiled, pure)`` modules of one concern; the compiled one must have been built."""
+    pure = importlib.import_module("wscodec._%s_py" % concern)
+    try:
+        compiled = importlib.import_module("wscodec._%s_c" % concern)
+    except ImportError:
+        if os.environ.get("WSCODEC_FUZZ_PURE_ONLY"):
+            return None, pure
+        raise SystemExit(
+            "wscodec._%s_c is not built: run `python setup.py build_ext --inplace` first "
+            "(or set WSCODEC_FUZZ_PURE_ONLY=1 to fuzz the pure twin alone)" % concern
+        )
+    return compiled, pure
+
+
+def split(data, cuts):
+    """``data`` cut at the sorted, de-duplicated positions in ``cuts`` (each taken modulo the
+    length), as a list of chunks whose concatenation is ``data``."""
+    if not data:
+        return [data]
+    points = sorted({c % (len(data) + 1) for c in cuts})
+    chunks, start = [], 0
+    for p in points:
+        chunks.append(data[start:p])
+        start = p
+    chunks.append(data[start:])
+    return chunks
+
+
+class Reader:
+    """The harnesses' input layout, explicit so that seeds can be written by hand
+    (``make_corpus.py``): configuration bytes first (``byte()``), then ``cuts()`` — one count
+    byte and that many 2-byte big-endian split positions — then the payload (``rest()``).
+    A short input reads as zeros."""
+
+    def __init__(self, raw):
+        self.raw = raw
+        self.pos = 0
+
+    def byte(self):
+        value = self.raw[self.pos] if self.pos < len(self.raw) else 0
+        self.pos += 1
+        return value
+
+    def pick(self, options):
+        return options[self.byte() % len(options)]
+
+    def cuts(self, most=8):
+        count = self.byte() % (most + 1)
+        return [(self.byte() << 8) | self.byte() for _ in range(count)]
+
+    def rest(self):
+        return self.raw[self.pos:]
+
+
+def plain(event):
+    """An event or frame as a tuple of its class name and fields, so that objects of the
+    compiled and the pure twin (distinct classes) compare by value."""
+    if hasattr(event, "opcode"):
+        return ("Frame", int(event.opcode), event.fin, event.rsv1, event.rsv2, event.rsv3, event.payload)
+    if hasattr(event, "code"):
+        return ("Close", event.code, event.reason)
+    return (type(event).__name__, type(event.data), event.data)
+
+
+def outcome(feed, chunks, buffer_type=bytes):
+    """Feed every chunk; return ``("ok", [events...])`` or ``("error", class, close_code)``.
+
+    Only the ``ProtocolError`` family is documented for ``feed()``; anything else propagates.
+    After an error the decoder must stay failed: one more ``feed()`` must raise the same class
+    with the same code (DESIGN: "a decoder that has raised is finished").
+    """
+    events = []
+    try:
+        for chunk in chunks:
+            events.extend(plain(e) for e in feed(buffer_type(chunk)))
+    except ProtocolError as exc:
+        first = (type(exc), exc.close_code)
+        try:
+            feed(b"\x81\x00")
+        except ProtocolError as again:
+            if (type(again), again.close_code) != first:
+                raise AssertionError("a failed decoder raised %r, then %r" % (exc, again))
+        else:
+            raise AssertionError("a failed decoder accepted more input after %r" % (exc,))
+        return ("error",) + first
+    return ("ok", events)
+
+
+def same(label, compiled, pure, data):
+    """Fail loudly (with the input) when the twins disagree."""
+    if compiled is None or compiled == pure:
+        return
+    raise AssertionError(
+        "%s: twins disagree on %r\n  compiled: %r\n  pure:     %r" % (label, data[:200], compiled, pure)
+    )
+
+
+BUFFER_TYPES = (bytes, bytearray, memoryview)
+
+
+def run(test_one):
+    """Standard libFuzzer entry: ``python fuzz/<harness>.py [corpus dir] [-flags]``."""
+    atheris.Setup(sys.argv, test_one)
+    atheris.Fuzz()
