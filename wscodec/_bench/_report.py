@@ -61,9 +61,10 @@ def machine_info():
 
         implementation = wscodec.IMPLEMENTATION
         wscodec_version = wscodec.__version__
+        simd = getattr(wscodec, "SIMD", None)  # the kernel level chosen at import, if any
     except Exception as exc:
         implementation = "unavailable (%s)" % exc
-        wscodec_version = None
+        wscodec_version = simd = None
     peers = {}
     for name, (dist, module) in _cases.LIBRARIES.items():
         try:
@@ -75,6 +76,7 @@ def machine_info():
     return {
         "wscodec_version": wscodec_version,
         "implementation": implementation,
+        "simd": simd,
         "python": "%s %s" % (platform.python_implementation(), platform.python_version()),
         "python_build": " ".join(platform.python_build()),
         "platform": platform.platform(),
@@ -106,8 +108,9 @@ def header_lines(info, settings, command):
     missing = ", ".join(k for k, v in info["peers"].items() if not v) or "none"
     return [
         "wscodec benchmark comparison: %s" % command,
-        "wscodec %s, wscodec.IMPLEMENTATION = %s" % (info["wscodec_version"],
-                                                     info["implementation"]),
+        "wscodec %s, wscodec.IMPLEMENTATION = %s%s"
+        % (info["wscodec_version"], info["implementation"],
+           ", wscodec.SIMD = %s" % info["simd"] if info["simd"] is not None else ""),
         "Python: %s (%s) on %s" % (info["python"], info["python_build"], info["platform"]),
         "CPU: %s, %s logical CPUs, features: %s"
         % (info["cpu"], info["cpus"], " ".join(info["cpu_features"]) or "-"),
