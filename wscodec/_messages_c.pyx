@@ -206,6 +206,7 @@ cdef class MessageDecoder:
         cdef Py_buffer view
         cdef list events
         cdef frame_header h
+        cdef int state
         if self._error is not None:
             raise type(self._error)(self._error.close_code, self._error.reason)
         acquire_read(data, &view)
@@ -215,10 +216,11 @@ cdef class MessageDecoder:
                     self._fail(_ProtocolError(1002, "data after a Close frame (RFC 6455 §5.5.1)"))
                 return []
             events = []
-            if self._frames.partial_header(&h) == 0:
+            state = self._frames.partial_header(&h)
+            if state == 0:
                 self._feed_direct(<const unsigned char *>view.buf, view.len, events)
             else:
-                self._feed_frames(<const unsigned char *>view.buf, view.len, events)
+                self._feed_resume(<const unsigned char *>view.buf, view.len, state, events)
         finally:
             PyBuffer_Release(&view)
         return events
@@ -237,6 +239,74 @@ cdef class MessageDecoder:
             for i in range(len(frames)):
                 frame = <Frame>frames[i]
                 self._frame(<int>frame.opcode, frame.fin, frame.rsv1, frame.payload, events)
+            self._check_pending()
+        except ProtocolError as exc:
+            self._fail(exc)
+        return 0
+
+    cdef bint _headers_ok(self, const unsigned char *data, Py_ssize_t n) noexcept:
+        """True if no header among the frames in ``data`` breaks a frame-layer rule."""
+        cdef FrameDecoder fd = self._frames
+        cdef frame_header h
+        cdef Py_ssize_t pos = 0
+        cdef Py_ssize_t r
+        while pos < n:
+            r = parse_header(data + pos, n - pos, &h, fd._flags, fd._max_size)
+            if r < 0:
+                return False
+            if r == 0 or <uint64_t>(n - pos - r) < h.length:
+                return True
+            pos += r + <Py_ssize_t>h.length
+        return True
+
+    cdef int _feed_resume(self, const unsigned char *data, Py_ssize_t n, int state,
+                          list events) except -1:
+        """A frame is under way in the frame decoder: let it finish that one frame with just
+        the bytes it needs, then decode the rest of ``data`` directly.
+
+        Equivalent to giving the whole chunk to the frame decoder: a bad header anywhere in
+        the chunk is raised before any frame of the chunk is read.
+        """
+        cdef FrameDecoder fd = self._frames
+        cdef frame_header h
+        cdef list frames = []
+        cdef Frame frame
+        cdef Py_ssize_t k = 0
+        cdef Py_ssize_t i
+        cdef uint64_t need
+        state = fd.partial_header(&h)
+        try:
+            # The rest of a split header (at most 13 bytes), a byte at a time: the frame
+            # decoder parses it (and raises on a violation, as it would on the whole chunk:
+            # this frame comes first).
+            while state == 1 and k < n:
+                fd.feed_into(data + k, 1, frames)
+                k += 1
+                state = fd.partial_header(&h)
+            if state == 2:
+                need = h.length - <uint64_t>fd._filled
+                if need > <uint64_t>(n - k):
+                    fd.feed_into(data + k, n - k, frames)
+                    k = n
+                else:
+                    if not self._headers_ok(data + k + need, n - k - <Py_ssize_t>need):
+                        fd.feed_into(data + k, n - k, frames)  # raises, as on the whole chunk
+                    fd.feed_into(data + k, <Py_ssize_t>need, frames)
+                    k += <Py_ssize_t>need
+            elif k < n and not self._headers_ok(data + k, n - k):
+                fd.feed_into(data + k, n - k, frames)          # raises, as on the whole chunk
+        except ProtocolError as exc:
+            self._error = exc
+            raise
+        try:
+            for i in range(len(frames)):
+                frame = <Frame>frames[i]
+                self._frame(<int>frame.opcode, frame.fin, frame.rsv1, frame.payload, events)
+        except ProtocolError as exc:
+            self._fail(exc)
+        if k < n:
+            return self._feed_direct(data + k, n - k, events)
+        try:
             self._check_pending()
         except ProtocolError as exc:
             self._fail(exc)
