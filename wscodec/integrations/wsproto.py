@@ -7,7 +7,8 @@ incremental UTF-8 decoder per text message, close-payload checks, and the
 permessage-deflate extension hooks.  wscodec binds a compiled FrameProtocol with the same
 constructor, methods, frames (``wsproto.frame_protocol.Frame``), exceptions
 (``ParseFailed`` with the same close codes) and extension hooks in its place.  Connections
-created after ``install()`` use it.
+created after ``install()`` use it.  Without compiled extensions there is nothing to
+replace (the pure twin is wsproto's own class) and ``install()`` does not report wsproto.
 """
 
 from .. import _select
@@ -27,5 +28,11 @@ def __getattr__(name):
 
 def patches():
     import wsproto.connection
+    import wsproto.frame_protocol
 
-    return [(wsproto.connection, "FrameProtocol", _implementation().FrameProtocol)]
+    cls = _implementation().FrameProtocol
+    if cls is wsproto.frame_protocol.FrameProtocol:
+        # Pure twins (no compiled extensions): wsproto's own class is already the reference
+        # implementation, so there is nothing to replace.
+        return []
+    return [(wsproto.connection, "FrameProtocol", cls)]
