@@ -28,8 +28,9 @@ def _bench(*args, env=None, cwd=ROOT):
     )
 
 
-def test_quick_run_prints_table_with_wscodec_row_and_ratio(tmp_path):
-    proc = _bench()
+def test_quick_run_prints_table_and_writes_json_and_markdown(tmp_path):
+    json_path, md_path = tmp_path / "bench.json", tmp_path / "bench.md"
+    proc = _bench("--json", str(json_path), "--markdown", str(md_path))
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     # Header: what the numbers were measured with, and how to read them.
@@ -45,11 +46,6 @@ def test_quick_run_prints_table_with_wscodec_row_and_ratio(tmp_path):
     assert wscodec_row[-1] == "1.00"
     assert "Summary" in out
 
-
-def test_json_and_markdown_outputs(tmp_path):
-    json_path, md_path = tmp_path / "bench.json", tmp_path / "bench.md"
-    proc = _bench("--json", str(json_path), "--markdown", str(md_path))
-    assert proc.returncode == 0, proc.stderr
     report = json.loads(json_path.read_text())
     (case,) = report["cases"]
     assert case["id"] == SMALL and case["nbytes"] == 16
