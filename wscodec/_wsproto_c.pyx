@@ -12,8 +12,15 @@
 cimport cython
 from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
+from cpython.object cimport PyObject, PyTypeObject
+from cpython.ref cimport Py_DECREF, Py_INCREF
+from cpython.tuple cimport PyTuple_SET_ITEM
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.string cimport memcpy
+
+
+cdef extern from "Python.h":
+    PyObject *PyType_GenericAlloc(PyTypeObject *type, Py_ssize_t nitems) except NULL
 
 from wscodec._mask_c cimport mask_copy
 
@@ -44,7 +51,6 @@ cdef object _CLOSE = Opcode.CLOSE
 cdef object _PING = Opcode.PING
 cdef object _PONG = Opcode.PONG
 cdef object _NO_RSV = RsvBits(False, False, False)
-cdef object _tuple_new = tuple.__new__
 cdef object _urandom = os.urandom
 cdef object _utf8_decoder = getincrementaldecoder("utf-8")
 
@@ -56,9 +62,31 @@ cdef enum:
     MAX_CLOSE_REASON = 4999
 
 
+cdef PyTypeObject *_FRAME_TYPE = <PyTypeObject *>Frame
+if (<object>_FRAME_TYPE).__basicsize__ != tuple.__basicsize__ or "__dict__" in dir(Frame):
+    raise ImportError("wsproto's Frame is not a plain NamedTuple")
+
+
 cdef inline object _frame(object opcode, object payload, bint frame_finished,
                           bint message_finished):
-    return _tuple_new(Frame, (opcode, payload, frame_finished, message_finished))
+    """``Frame(opcode, payload, frame_finished, message_finished)``, built the way
+    ``tuple.__new__(Frame, ...)`` builds it (Frame is a NamedTuple: a tuple subclass without
+    instance attributes) minus the argument parsing and the intermediate tuple."""
+    cdef PyObject *raw = PyType_GenericAlloc(_FRAME_TYPE, 4)
+    cdef object frame = <object>raw     # a second reference...
+    Py_DECREF(frame)                    # ...dropped: ``frame`` owns the new object
+    cdef object ff = True if frame_finished else False
+    cdef object mf = True if message_finished else False
+    # PyTuple_SET_ITEM steals a reference to each item.
+    Py_INCREF(opcode)
+    PyTuple_SET_ITEM(frame, 0, opcode)
+    Py_INCREF(payload)
+    PyTuple_SET_ITEM(frame, 1, payload)
+    Py_INCREF(ff)
+    PyTuple_SET_ITEM(frame, 2, ff)
+    Py_INCREF(mf)
+    PyTuple_SET_ITEM(frame, 3, mf)
+    return frame
 
 
 @cython.final
@@ -94,6 +122,8 @@ cdef class FrameProtocol:
     cdef bint _control
     cdef object _opcode         # the header's Opcode
     cdef object _effective      # Opcode of the next partial frame (CONTINUATION after the first)
+    cdef object _out_opcode     # opcode and completeness of the payload just taken
+    cdef bint _out_finished
     cdef unsigned char _key[4]
     cdef Py_ssize_t _length
     cdef Py_ssize_t _consumed
@@ -140,15 +170,17 @@ cdef class FrameProtocol:
             self._started = True
             self.extensions = [ext for ext in self.extensions if ext.enabled()]
         try:
-            frame = self._process_buffer()
-            if frame is None:
+            payload = self._process_buffer()
+            if payload is None:
                 return None
-            opcode = frame[0]
+            opcode = self._out_opcode
             if opcode is _CLOSE:
-                frame = self._process_close(frame)
+                frame = self._process_close(payload)
                 self._done = True
-            elif opcode is not _PING and opcode is not _PONG:
-                frame = self._process_message(frame)
+            elif opcode is _PING or opcode is _PONG:
+                frame = _frame(opcode, payload, self._out_finished, self._fin)
+            else:
+                frame = self._process_message(opcode, payload, self._out_finished, self._fin)
         except BaseException:
             # A failed connection produces nothing more (wsproto's generator ends).
             self._done = True
@@ -246,6 +278,8 @@ cdef class FrameProtocol:
         return 0
 
     cdef object _process_buffer(self):
+        """The next (partial) frame's payload, or None; sets ``_out_opcode``/``_out_finished``
+        (the frame's FIN is ``_fin``)."""
         cdef Py_ssize_t avail, take
         cdef bytes payload
         cdef const unsigned char *src
@@ -274,13 +308,14 @@ cdef class FrameProtocol:
         finished = self._consumed == self._length
         if self.extensions:
             payload = self._extension_payload(payload, finished)
-        frame = _frame(self._effective, payload, finished, self._fin)
+        self._out_opcode = self._effective
+        self._out_finished = finished
         if finished:
             self._in_frame = False
             self._effective = None
         else:
             self._effective = _CONTINUATION
-        return frame
+        return payload
 
     cdef bytes _extension_payload(self, bytes payload, bint finished):
         cdef bytearray data = bytearray(payload)
@@ -300,11 +335,9 @@ cdef class FrameProtocol:
             data += final
         return bytes(data)
 
-    cdef object _process_message(self, object frame):
+    cdef object _process_message(self, object opcode, bytes payload, bint frame_finished,
+                                 bint message_finished):
         """Fragmentation rules (§5.4) and UTF-8 for text (§8.1), frame by frame."""
-        cdef object opcode = frame[0]
-        cdef bytes payload = frame[1]
-        cdef bint frame_finished = frame[2]
         cdef bint finished
         if self._message_opcode is None:
             if opcode is _CONTINUATION:
@@ -312,7 +345,7 @@ cdef class FrameProtocol:
             self._message_opcode = opcode
         elif opcode is not _CONTINUATION:
             raise ParseFailed("expected CONTINUATION, got {!r}".format(opcode))
-        finished = frame_finished and frame[3]
+        finished = frame_finished and message_finished
         if opcode is _TEXT:
             if finished:
                 # A whole text message in one frame: decode it in one call.
@@ -337,9 +370,8 @@ cdef class FrameProtocol:
             self._decoder = None
         return _frame(message_opcode, data, frame_finished, finished)
 
-    cdef object _process_close(self, object frame):
+    cdef object _process_close(self, bytes data):
         """The Close payload (§5.5.1): a 2-byte code, then a UTF-8 reason."""
-        cdef bytes data = frame[1]
         if not data:
             # §7.1.5: no status code means 1005.
             payload = (CloseReason.NO_STATUS_RCVD, "")
@@ -366,7 +398,8 @@ cdef class FrameProtocol:
                     CloseReason.INVALID_FRAME_PAYLOAD_DATA,
                 )
             payload = (code, reason)
-        return _frame(frame[0], payload, frame[2], frame[3])
+        # A control frame is never fragmented (§5.5): it is whole and final here.
+        return _frame(_CLOSE, payload, True, True)
 
     # --- sending ----------------------------------------------------------------------------
 
