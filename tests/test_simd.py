@@ -10,9 +10,12 @@ code point (from ``str.encode``).
 
 import functools
 import os
+import pathlib
 import platform
+import shutil
 import subprocess
 import sys
+import sysconfig
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -404,3 +407,48 @@ def test_kernel_for_levels():
     assert _simd.kernel_for("avx2", ("none", "ssse3")) == "ssse3"
     assert _simd.kernel_for("neon", ("none", "neon")) == "neon"
     assert _simd.kernel_for("none", ("none", "neon")) == "none"
+
+
+# ---- the kernels in C alone, natively and (where the tools exist) on AArch64 -------------
+
+HARNESS = pathlib.Path(__file__).with_name("simd_utf8_check.c")
+SIMD_HEADERS = pathlib.Path(wscodec.__file__).parent / "simd"
+
+
+def _native_cc():
+    cc = (sysconfig.get_config_var("CC") or "cc").split()
+    return cc if shutil.which(cc[0]) else None
+
+
+def _run_harness(cc, tmp_path, run_prefix=(), extra=(), thousands=200):
+    exe = tmp_path / "simd_utf8_check"
+    subprocess.run(
+        [*cc, "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", *extra,
+         "-I", str(SIMD_HEADERS), str(HARNESS), "-o", str(exe)],
+        check=True, capture_output=True, text=True,
+    )
+    done = subprocess.run([*run_prefix, str(exe), str(thousands)], capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+@pytest.mark.skipif(_native_cc() is None or sys.platform == "win32",
+                    reason="no C compiler to build the stand-alone kernel check")
+def test_kernels_in_c_against_the_rfc_table(tmp_path):
+    out = _run_harness(_native_cc(), tmp_path)
+    for name in SIMD_KERNELS:
+        assert "%s: " % name in out and "checks agree" in out, out
+    assert "kernels checked: %d" % len(SIMD_KERNELS) in out or _select.NO_EXTENSIONS, out
+
+
+@pytest.mark.skipif(
+    not (shutil.which("aarch64-linux-gnu-gcc") and shutil.which("qemu-aarch64")),
+    reason="needs aarch64-linux-gnu-gcc and qemu-aarch64 (Debian: gcc-aarch64-linux-gnu, "
+           "qemu-user) to run the NEON kernel on this machine",
+)
+def test_neon_kernel_under_emulation(tmp_path):
+    # Fewer random texts: emulation is some ten times slower than the native run.
+    out = _run_harness(["aarch64-linux-gnu-gcc"], tmp_path, ["qemu-aarch64"], ["-static"],
+                       thousands=20)
+    assert "neon: " in out and "kernels checked: 1" in out, out

@@ -33,6 +33,7 @@ from libc.string cimport memcpy
 from wscodec._buffer cimport acquire_read
 
 from wscodec import _simd
+from wscodec._errors import BUSY_MESSAGE
 
 __all__ = ["validate_utf8", "Utf8Validator"]
 
@@ -330,6 +331,9 @@ cdef int utf8_check(const unsigned char *s, Py_ssize_t n) noexcept nogil:
 
 # ---- Python API ------------------------------------------------------------------------
 
+# A plain builtin function (not a CyFunction): the cheapest call Python can make, which is
+# most of the cost of checking a short message.
+@cython.binding(False)
 def validate_utf8(data):
     """Return True if ``data`` (any buffer) is valid UTF-8 — exactly what
     ``bytes.decode("utf-8")`` accepts — else False.  ``TypeError`` for a non-buffer."""
@@ -369,6 +373,9 @@ cdef class Utf8Validator:
     begin valid UTF-8 (RFC 3629 §4), and keeps returning False until ``reset()``.  With
     ``final=True`` the text has ended: it is also False if the text stops inside a
     character, and the validator resets itself for the next text after answering.
+
+    Not to be shared: a validator holds one text's state and is used by one thread at a
+    time.  A call while ``validate()`` is under way raises ``RuntimeError``.
     """
 
     def __cinit__(self):
@@ -381,32 +388,42 @@ cdef class Utf8Validator:
         cdef bint is_final = final
         cdef const unsigned char *s
         cdef Py_ssize_t n
-        if type(data) is bytes:
-            s = <const unsigned char *>PyBytes_AS_STRING(data)
-            n = PyBytes_GET_SIZE(data)
-            if n >= _NOGIL_THRESHOLD:
-                with nogil:
+        # Another thread may call in while a large chunk is checked without the GIL: refuse
+        # it rather than let two calls update the state at once.
+        if self._busy:
+            raise RuntimeError(BUSY_MESSAGE % "Utf8Validator")
+        self._busy = True
+        try:
+            if type(data) is bytes:
+                s = <const unsigned char *>PyBytes_AS_STRING(data)
+                n = PyBytes_GET_SIZE(data)
+                if n >= _NOGIL_THRESHOLD:
+                    with nogil:
+                        r = utf8_feed(&self.st, s, n)
+                else:
                     r = utf8_feed(&self.st, s, n)
             else:
-                r = utf8_feed(&self.st, s, n)
-        else:
-            acquire_read(data, &view)
-            try:
-                if view.len >= _NOGIL_THRESHOLD:
-                    with nogil:
+                acquire_read(data, &view)
+                try:
+                    if view.len >= _NOGIL_THRESHOLD:
+                        with nogil:
+                            r = utf8_feed(&self.st, <const unsigned char *>view.buf, view.len)
+                    else:
                         r = utf8_feed(&self.st, <const unsigned char *>view.buf, view.len)
-                else:
-                    r = utf8_feed(&self.st, <const unsigned char *>view.buf, view.len)
-            finally:
-                PyBuffer_Release(&view)
-        if is_final:
-            r = utf8_finish(&self.st)
-            utf8_init(&self.st)
-            return r == UTF8_ACCEPT
-        return r != UTF8_REJECT
+                finally:
+                    PyBuffer_Release(&view)
+            if is_final:
+                r = utf8_finish(&self.st)
+                utf8_init(&self.st)
+                return r == UTF8_ACCEPT
+            return r != UTF8_REJECT
+        finally:
+            self._busy = False
 
     def reset(self):
         """Forget everything fed so far: start a new text."""
+        if self._busy:
+            raise RuntimeError(BUSY_MESSAGE % "Utf8Validator")
         utf8_init(&self.st)
 
 

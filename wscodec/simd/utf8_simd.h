@@ -128,20 +128,37 @@ static const unsigned char wsc_u8_b2_high[16] = {
 #define WSC_U8_THIRD_BIAS 0x60
 #define WSC_U8_FOURTH_BIAS 0x70
 
+/* Nonzero bytes where a character starting in the last three bytes of a block is cut off by
+ * the block's end: the last byte is a lead (C0..), the second-last E0.., the third-last
+ * F0..  (The tables end at the last byte of a 32- or 16-byte block.) */
+static const unsigned char wsc_u8_incomplete_max[32] = {
+    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xEF, 0xDF, 0xBF,
+};
+
 #endif
+
+
+/* Each kernel has the same shape:
+ *   1. groups of four blocks: skipped with one test when all ASCII (right unless the block
+ *      before ended inside a character), else every block checked against the one before;
+ *   2. single blocks, the same way;
+ *   3. the last block: the text's final block-width bytes, overlapping the blocks checked,
+ *      with the bytes one, two and three back read directly; it also must not end inside a
+ *      character.  Texts too short to have three bytes before that block copy their rest
+ *      into a zeroed block instead (a zero after a character cut short is an error).
+ * Rechecking bytes is harmless: every error found is a real one. */
 
 /* ---- x86-64: SSSE3 (16-byte blocks) and AVX2 (32-byte blocks) ----------------------- */
 #if defined(WSC_X86_TARGETS)
 #include <immintrin.h>
 
 WSC_TARGET_SSSE3 static inline __m128i
-wsc_u8_block_ssse3(__m128i in, __m128i prev, __m128i t1h, __m128i t1l, __m128i t2h)
+wsc_u8_check_ssse3(__m128i in, __m128i p1, __m128i p2, __m128i p3,
+                   __m128i t1h, __m128i t1l, __m128i t2h)
 {
+    /* p1, p2, p3: the bytes one, two and three places before each byte of ``in``. */
     const __m128i nib = _mm_set1_epi8(0x0F);
-    /* The bytes one, two and three places back, reaching into the previous block. */
-    __m128i p1 = _mm_alignr_epi8(in, prev, 15);
-    __m128i p2 = _mm_alignr_epi8(in, prev, 14);
-    __m128i p3 = _mm_alignr_epi8(in, prev, 13);
     __m128i h1 = _mm_shuffle_epi8(t1h, _mm_and_si128(_mm_srli_epi16(p1, 4), nib));
     __m128i l1 = _mm_shuffle_epi8(t1l, _mm_and_si128(p1, nib));
     __m128i h2 = _mm_shuffle_epi8(t2h, _mm_and_si128(_mm_srli_epi16(in, 4), nib));
@@ -152,18 +169,18 @@ wsc_u8_block_ssse3(__m128i in, __m128i prev, __m128i t1h, __m128i t1l, __m128i t
     return _mm_xor_si128(special, must);
 }
 
+WSC_TARGET_SSSE3 static inline __m128i
+wsc_u8_block_ssse3(__m128i in, __m128i prev, __m128i t1h, __m128i t1l, __m128i t2h)
+{
+    /* The bytes before each byte, reaching into the previous block. */
+    return wsc_u8_check_ssse3(in, _mm_alignr_epi8(in, prev, 15), _mm_alignr_epi8(in, prev, 14),
+                              _mm_alignr_epi8(in, prev, 13), t1h, t1l, t2h);
+}
+
 WSC_TARGET_SSSE3 static inline int wsc_u8_nonzero_sse(__m128i v)
 {
     return _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_setzero_si128())) != 0xFFFF;
 }
-
-/* Nonzero bytes where a character starting in the last three bytes of ``in`` is cut off by
- * the block's end: the last byte is a lead, or the second-last is E0.., or the third-last
- * is F0.. (only needed when the next block is skipped as ASCII). */
-static const unsigned char wsc_u8_incomplete_max[32] = {
-    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
-    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xEF, 0xDF, 0xBF,
-};
 
 WSC_TARGET_SSSE3 static ptrdiff_t wsc_utf8_ssse3(const unsigned char *s, ptrdiff_t n)
 {
@@ -173,16 +190,14 @@ WSC_TARGET_SSSE3 static ptrdiff_t wsc_utf8_ssse3(const unsigned char *s, ptrdiff
     const __m128i maxv = _mm_loadu_si128((const __m128i *)(wsc_u8_incomplete_max + 16));
     __m128i prev = _mm_setzero_si128();
     __m128i incomplete = _mm_setzero_si128();
-    unsigned char tail[16];
+    __m128i err;
     ptrdiff_t i = 0;
     for (; i + 64 <= n; i += 64) {
         __m128i a = _mm_loadu_si128((const __m128i *)(s + i));
         __m128i b = _mm_loadu_si128((const __m128i *)(s + i + 16));
         __m128i c = _mm_loadu_si128((const __m128i *)(s + i + 32));
         __m128i d = _mm_loadu_si128((const __m128i *)(s + i + 48));
-        __m128i err;
         if (_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(a, b), _mm_or_si128(c, d))) == 0) {
-            /* All ASCII: right unless the previous block ended inside a character. */
             if (wsc_u8_nonzero_sse(incomplete))
                 return i;
             prev = d;
@@ -200,29 +215,40 @@ WSC_TARGET_SSSE3 static ptrdiff_t wsc_utf8_ssse3(const unsigned char *s, ptrdiff
     }
     for (; i + 16 <= n; i += 16) {
         __m128i a = _mm_loadu_si128((const __m128i *)(s + i));
-        if (wsc_u8_nonzero_sse(wsc_u8_block_ssse3(a, prev, t1h, t1l, t2h)))
-            return i;
+        if (_mm_movemask_epi8(a) == 0) {
+            if (wsc_u8_nonzero_sse(incomplete))
+                return i;
+        } else {
+            if (wsc_u8_nonzero_sse(wsc_u8_block_ssse3(a, prev, t1h, t1l, t2h)))
+                return i;
+            incomplete = _mm_subs_epu8(a, maxv);
+        }
         prev = a;
     }
-    /* The last 0..15 bytes, followed by zeros: a zero (ASCII) after a character cut short
-     * is an error, so a clean last block also proves that s[0:n] ends on a boundary. */
-    memset(tail, 0, sizeof tail);
-    memcpy(tail, s + i, (size_t)(n - i));
-    if (wsc_u8_nonzero_sse(wsc_u8_block_ssse3(_mm_loadu_si128((const __m128i *)tail), prev,
-                                              t1h, t1l, t2h)))
+    if (n >= 16 + 3) {
+        const unsigned char *e = s + n - 16;
+        __m128i last = _mm_loadu_si128((const __m128i *)e);
+        err = _mm_or_si128(
+            wsc_u8_check_ssse3(last, _mm_loadu_si128((const __m128i *)(e - 1)),
+                               _mm_loadu_si128((const __m128i *)(e - 2)),
+                               _mm_loadu_si128((const __m128i *)(e - 3)), t1h, t1l, t2h),
+            _mm_subs_epu8(last, maxv));
+    } else {
+        unsigned char tail[16];
+        memset(tail, 0, sizeof tail);
+        memcpy(tail, s + i, (size_t)(n - i));
+        err = wsc_u8_block_ssse3(_mm_loadu_si128((const __m128i *)tail), prev, t1h, t1l, t2h);
+    }
+    if (wsc_u8_nonzero_sse(err))
         return i < n ? i : i - 16;  /* the result must be < n: step back one clean block */
     return n;
 }
 
 WSC_TARGET_AVX2 static inline __m256i
-wsc_u8_block_avx2(__m256i in, __m256i prev, __m256i t1h, __m256i t1l, __m256i t2h)
+wsc_u8_check_avx2(__m256i in, __m256i p1, __m256i p2, __m256i p3,
+                  __m256i t1h, __m256i t1l, __m256i t2h)
 {
     const __m256i nib = _mm256_set1_epi8(0x0F);
-    /* alignr works within 128-bit lanes: give each lane the 16 bytes before it. */
-    __m256i before = _mm256_permute2x128_si256(prev, in, 0x21);
-    __m256i p1 = _mm256_alignr_epi8(in, before, 15);
-    __m256i p2 = _mm256_alignr_epi8(in, before, 14);
-    __m256i p3 = _mm256_alignr_epi8(in, before, 13);
     __m256i h1 = _mm256_shuffle_epi8(t1h, _mm256_and_si256(_mm256_srli_epi16(p1, 4), nib));
     __m256i l1 = _mm256_shuffle_epi8(t1l, _mm256_and_si256(p1, nib));
     __m256i h2 = _mm256_shuffle_epi8(t2h, _mm256_and_si256(_mm256_srli_epi16(in, 4), nib));
@@ -234,10 +260,25 @@ wsc_u8_block_avx2(__m256i in, __m256i prev, __m256i t1h, __m256i t1l, __m256i t2
     return _mm256_xor_si256(special, must);
 }
 
+WSC_TARGET_AVX2 static inline __m256i
+wsc_u8_block_avx2(__m256i in, __m256i prev, __m256i t1h, __m256i t1l, __m256i t2h)
+{
+    /* alignr works within 128-bit lanes: give each lane the 16 bytes before it. */
+    __m256i before = _mm256_permute2x128_si256(prev, in, 0x21);
+    return wsc_u8_check_avx2(in, _mm256_alignr_epi8(in, before, 15),
+                             _mm256_alignr_epi8(in, before, 14),
+                             _mm256_alignr_epi8(in, before, 13), t1h, t1l, t2h);
+}
+
 WSC_TARGET_AVX2 static inline __m256i wsc_u8_table_avx2(const unsigned char *t)
 {
     /* The same 16 entries in both lanes (vpshufb looks up within each lane). */
     return _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)t));
+}
+
+WSC_TARGET_AVX2 static inline int wsc_u8_nonzero_avx2(__m256i v)
+{
+    return !_mm256_testz_si256(v, v);
 }
 
 WSC_TARGET_AVX2 static ptrdiff_t wsc_utf8_avx2(const unsigned char *s, ptrdiff_t n)
@@ -248,18 +289,16 @@ WSC_TARGET_AVX2 static ptrdiff_t wsc_utf8_avx2(const unsigned char *s, ptrdiff_t
     const __m256i maxv = _mm256_loadu_si256((const __m256i *)wsc_u8_incomplete_max);
     __m256i prev = _mm256_setzero_si256();
     __m256i incomplete = _mm256_setzero_si256();
-    unsigned char tail[32];
+    __m256i err;
     ptrdiff_t i = 0;
     for (; i + 128 <= n; i += 128) {
         __m256i a = _mm256_loadu_si256((const __m256i *)(s + i));
         __m256i b = _mm256_loadu_si256((const __m256i *)(s + i + 32));
         __m256i c = _mm256_loadu_si256((const __m256i *)(s + i + 64));
         __m256i d = _mm256_loadu_si256((const __m256i *)(s + i + 96));
-        __m256i err;
         if (_mm256_movemask_epi8(_mm256_or_si256(_mm256_or_si256(a, b),
                                                  _mm256_or_si256(c, d))) == 0) {
-            /* All ASCII: right unless the previous block ended inside a character. */
-            if (!_mm256_testz_si256(incomplete, incomplete))
+            if (wsc_u8_nonzero_avx2(incomplete))
                 return i;
             prev = d;
             continue;
@@ -269,27 +308,39 @@ WSC_TARGET_AVX2 static ptrdiff_t wsc_utf8_avx2(const unsigned char *s, ptrdiff_t
                             wsc_u8_block_avx2(b, a, t1h, t1l, t2h)),
             _mm256_or_si256(wsc_u8_block_avx2(c, b, t1h, t1l, t2h),
                             wsc_u8_block_avx2(d, c, t1h, t1l, t2h)));
-        if (!_mm256_testz_si256(err, err))
+        if (wsc_u8_nonzero_avx2(err))
             return i;
         prev = d;
         incomplete = _mm256_subs_epu8(d, maxv);
     }
     for (; i + 32 <= n; i += 32) {
         __m256i a = _mm256_loadu_si256((const __m256i *)(s + i));
-        __m256i err = wsc_u8_block_avx2(a, prev, t1h, t1l, t2h);
-        if (!_mm256_testz_si256(err, err))
-            return i;
+        if (_mm256_movemask_epi8(a) == 0) {
+            if (wsc_u8_nonzero_avx2(incomplete))
+                return i;
+        } else {
+            if (wsc_u8_nonzero_avx2(wsc_u8_block_avx2(a, prev, t1h, t1l, t2h)))
+                return i;
+            incomplete = _mm256_subs_epu8(a, maxv);
+        }
         prev = a;
     }
-    /* The last 0..31 bytes, followed by zeros (see wsc_utf8_ssse3). */
-    memset(tail, 0, sizeof tail);
-    memcpy(tail, s + i, (size_t)(n - i));
-    {
-        __m256i err = wsc_u8_block_avx2(_mm256_loadu_si256((const __m256i *)tail), prev,
-                                        t1h, t1l, t2h);
-        if (!_mm256_testz_si256(err, err))
-            return i < n ? i : i - 32;  /* the result must be < n: step back one clean block */
+    if (n >= 32 + 3) {
+        const unsigned char *e = s + n - 32;
+        __m256i last = _mm256_loadu_si256((const __m256i *)e);
+        err = _mm256_or_si256(
+            wsc_u8_check_avx2(last, _mm256_loadu_si256((const __m256i *)(e - 1)),
+                              _mm256_loadu_si256((const __m256i *)(e - 2)),
+                              _mm256_loadu_si256((const __m256i *)(e - 3)), t1h, t1l, t2h),
+            _mm256_subs_epu8(last, maxv));
+    } else {
+        unsigned char tail[32];
+        memset(tail, 0, sizeof tail);
+        memcpy(tail, s + i, (size_t)(n - i));
+        err = wsc_u8_block_avx2(_mm256_loadu_si256((const __m256i *)tail), prev, t1h, t1l, t2h);
     }
+    if (wsc_u8_nonzero_avx2(err))
+        return i < n ? i : i - 32;  /* the result must be < n: step back one clean block */
     return n;
 }
 #endif /* WSC_X86_TARGETS */
@@ -299,16 +350,11 @@ WSC_TARGET_AVX2 static ptrdiff_t wsc_utf8_avx2(const unsigned char *s, ptrdiff_t
 #include <arm_neon.h>
 
 static inline uint8x16_t
-wsc_u8_block_neon(uint8x16_t in, uint8x16_t prev, uint8x16_t t1h, uint8x16_t t1l,
-                  uint8x16_t t2h)
+wsc_u8_check_neon(uint8x16_t in, uint8x16_t p1, uint8x16_t p2, uint8x16_t p3,
+                  uint8x16_t t1h, uint8x16_t t1l, uint8x16_t t2h)
 {
-    const uint8x16_t nib = vdupq_n_u8(0x0F);
-    /* vext(prev, in, 16 - k): the bytes k places back, reaching into the previous block. */
-    uint8x16_t p1 = vextq_u8(prev, in, 15);
-    uint8x16_t p2 = vextq_u8(prev, in, 14);
-    uint8x16_t p3 = vextq_u8(prev, in, 13);
     uint8x16_t h1 = vqtbl1q_u8(t1h, vshrq_n_u8(p1, 4));
-    uint8x16_t l1 = vqtbl1q_u8(t1l, vandq_u8(p1, nib));
+    uint8x16_t l1 = vqtbl1q_u8(t1l, vandq_u8(p1, vdupq_n_u8(0x0F)));
     uint8x16_t h2 = vqtbl1q_u8(t2h, vshrq_n_u8(in, 4));
     uint8x16_t special = vandq_u8(vandq_u8(h1, l1), h2);
     uint8x16_t third = vqsubq_u8(p2, vdupq_n_u8(WSC_U8_THIRD_BIAS));
@@ -317,28 +363,31 @@ wsc_u8_block_neon(uint8x16_t in, uint8x16_t prev, uint8x16_t t1h, uint8x16_t t1l
     return veorq_u8(special, must);
 }
 
-static const unsigned char wsc_u8_incomplete_max16[16] = {
-    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xEF, 0xDF, 0xBF,
-};
+static inline uint8x16_t
+wsc_u8_block_neon(uint8x16_t in, uint8x16_t prev, uint8x16_t t1h, uint8x16_t t1l,
+                  uint8x16_t t2h)
+{
+    /* vext(prev, in, 16 - k): the bytes k places back, reaching into the previous block. */
+    return wsc_u8_check_neon(in, vextq_u8(prev, in, 15), vextq_u8(prev, in, 14),
+                             vextq_u8(prev, in, 13), t1h, t1l, t2h);
+}
 
 static ptrdiff_t wsc_utf8_neon(const unsigned char *s, ptrdiff_t n)
 {
     const uint8x16_t t1h = vld1q_u8(wsc_u8_b1_high);
     const uint8x16_t t1l = vld1q_u8(wsc_u8_b1_low);
     const uint8x16_t t2h = vld1q_u8(wsc_u8_b2_high);
-    const uint8x16_t maxv = vld1q_u8(wsc_u8_incomplete_max16);
+    const uint8x16_t maxv = vld1q_u8(wsc_u8_incomplete_max + 16);
     uint8x16_t prev = vdupq_n_u8(0);
     uint8x16_t incomplete = vdupq_n_u8(0);
-    unsigned char tail[16];
+    uint8x16_t err;
     ptrdiff_t i = 0;
     for (; i + 64 <= n; i += 64) {
         uint8x16_t a = vld1q_u8(s + i);
         uint8x16_t b = vld1q_u8(s + i + 16);
         uint8x16_t c = vld1q_u8(s + i + 32);
         uint8x16_t d = vld1q_u8(s + i + 48);
-        uint8x16_t err;
         if (vmaxvq_u8(vorrq_u8(vorrq_u8(a, b), vorrq_u8(c, d))) < 0x80) {
-            /* All ASCII: right unless the previous block ended inside a character. */
             if (vmaxvq_u8(incomplete) != 0)
                 return i;
             prev = d;
@@ -355,14 +404,29 @@ static ptrdiff_t wsc_utf8_neon(const unsigned char *s, ptrdiff_t n)
     }
     for (; i + 16 <= n; i += 16) {
         uint8x16_t a = vld1q_u8(s + i);
-        if (vmaxvq_u8(wsc_u8_block_neon(a, prev, t1h, t1l, t2h)) != 0)
-            return i;
+        if (vmaxvq_u8(a) < 0x80) {
+            if (vmaxvq_u8(incomplete) != 0)
+                return i;
+        } else {
+            if (vmaxvq_u8(wsc_u8_block_neon(a, prev, t1h, t1l, t2h)) != 0)
+                return i;
+            incomplete = vqsubq_u8(a, maxv);
+        }
         prev = a;
     }
-    /* The last 0..15 bytes, followed by zeros (see wsc_utf8_ssse3). */
-    memset(tail, 0, sizeof tail);
-    memcpy(tail, s + i, (size_t)(n - i));
-    if (vmaxvq_u8(wsc_u8_block_neon(vld1q_u8(tail), prev, t1h, t1l, t2h)) != 0)
+    if (n >= 16 + 3) {
+        const unsigned char *e = s + n - 16;
+        uint8x16_t last = vld1q_u8(e);
+        err = vorrq_u8(wsc_u8_check_neon(last, vld1q_u8(e - 1), vld1q_u8(e - 2),
+                                         vld1q_u8(e - 3), t1h, t1l, t2h),
+                       vqsubq_u8(last, maxv));
+    } else {
+        unsigned char tail[16];
+        memset(tail, 0, sizeof tail);
+        memcpy(tail, s + i, (size_t)(n - i));
+        err = wsc_u8_block_neon(vld1q_u8(tail), prev, t1h, t1l, t2h);
+    }
+    if (vmaxvq_u8(err) != 0)
         return i < n ? i : i - 16;  /* the result must be < n: step back one clean block */
     return n;
 }
