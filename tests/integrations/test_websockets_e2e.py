@@ -264,3 +264,89 @@ def test_parse_errors_and_eof_match_websockets_own():
                 assert outcome(ours, data, eof, mask=mask, max_size=max_size) == outcome(
                     original, data, eof, mask=mask, max_size=max_size
                 ), (data[:12], mask, eof, max_size)
+
+
+def _drive(parse, chunks, *, mask, max_size):
+    """Run ``parse`` the way websockets' Protocol does: one generator per frame, stepped
+    after every chunk; then end the stream.  Returns what came out, in order."""
+    from websockets.exceptions import PayloadTooBig, ProtocolError
+    from websockets.streams import StreamReader
+
+    reader = StreamReader()
+    out = []
+    gen = None
+    for chunk in list(chunks) + [None]:
+        if chunk is None:
+            reader.feed_eof()
+        else:
+            reader.feed_data(chunk)
+        while True:
+            if gen is None:
+                gen = parse.__get__(None, Frame)(reader.read_exact, mask=mask, max_size=max_size)
+            try:
+                next(gen)
+            except StopIteration as stop:
+                f = stop.value
+                out.append(("frame", f.opcode, bytes(f.data), f.fin, f.rsv1, f.rsv2, f.rsv3))
+                gen = None
+                continue
+            except (ProtocolError, PayloadTooBig, EOFError) as exc:
+                out.append(("error", type(exc), str(exc)))
+                return out
+            break
+    return out
+
+
+def _raw_frame(opcode, payload, fin, rsv, key, form):
+    import struct
+
+    n = len(payload)
+    head = bytes([(0x80 if fin else 0) | (rsv << 4) | opcode])
+    bit = 0x80 if key is not None else 0
+    if form == 0 and n <= 125:
+        head += bytes([bit | n])
+    elif form <= 1 and n <= 0xFFFF:
+        head += bytes([bit | 126]) + struct.pack("!H", n)
+    else:
+        head += bytes([bit | 127]) + struct.pack("!Q", n)
+    if key is not None:
+        payload = bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+        head += key
+    return head + payload
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    mask=st.booleans(),
+    frames=st.lists(
+        st.tuples(
+            st.sampled_from(list(range(16))),
+            st.one_of(st.binary(max_size=130), st.binary(min_size=300, max_size=70000)),
+            st.booleans(),
+            st.sampled_from([0, 0, 0, 4, 2]),
+            st.sampled_from([True, True, True, False]),   # masked as the side expects
+            st.sampled_from([0, 0, 1, 2]),                 # length form (non-minimal too)
+        ),
+        max_size=5,
+    ),
+    cuts=st.lists(st.integers(0, 80000), max_size=6),
+    max_size=st.sampled_from([None, 128, 100000]),
+)
+def test_parse_matches_websockets_own_on_any_split(mask, frames, cuts, max_size):
+    integrations.uninstall()
+    original = Frame.__dict__["parse"]
+    integrations.install("websockets")
+    ours = Frame.__dict__["parse"]
+    stream = b"".join(
+        _raw_frame(op, payload, fin, rsv, os.urandom(4) if (right == mask) else None, form)
+        for op, payload, fin, rsv, right, form in frames
+    )
+    bounds = sorted({0, len(stream), *[c % (len(stream) + 1) for c in cuts]})
+    chunks = [stream[a:b] for a, b in zip(bounds, bounds[1:])]
+    assert _drive(ours, chunks, mask=mask, max_size=max_size) == _drive(
+        original, chunks, mask=mask, max_size=max_size
+    )
