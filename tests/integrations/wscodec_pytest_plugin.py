@@ -33,7 +33,10 @@ def pytest_configure(config):
         return
     from wscodec import integrations
 
-    patched = integrations.install(name)
+    try:
+        patched = integrations.install(name)
+    except (ValueError, ImportError) as exc:
+        raise pytest.UsageError("wscodec could not patch %s: %s" % (name, exc)) from None
     if patched != [name]:
         raise pytest.UsageError("wscodec could not patch %s (got %r)" % (name, patched))
     _state["name"] = name
