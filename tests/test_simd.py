@@ -232,7 +232,7 @@ def test_every_alignment_and_length(kernel):
 
 
 @compiled_only
-@pytest.mark.parametrize("position", [0, 15, 16, 31, 63, 64, 126])
+@pytest.mark.parametrize("position", [0, 15, 31, 63, 126])
 def test_every_byte_pair_at_block_edges(position):
     # All 65536 byte pairs, at offsets that put them across the 16-byte, 32-byte and
     # 64/128-byte group boundaries of the kernels, in ASCII text that goes on after them
@@ -420,15 +420,15 @@ def _native_cc():
     return cc if shutil.which(cc[0]) else None
 
 
-def _run_harness(cc, tmp_path, run_prefix=(), extra=(), thousands=200):
+def _run_harness(cc, tmp_path, run_prefix=(), extra=(), thousands=30, offsets=4):
     exe = tmp_path / "simd_utf8_check"
     subprocess.run(
         [*cc, "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", *extra,
          "-I", str(SIMD_HEADERS), str(HARNESS), "-o", str(exe)],
         check=True, capture_output=True, text=True,
     )
-    done = subprocess.run([*run_prefix, str(exe), str(thousands)], capture_output=True,
-                          text=True)
+    done = subprocess.run([*run_prefix, str(exe), str(thousands), str(offsets)],
+                          capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
 
@@ -448,7 +448,7 @@ def test_kernels_in_c_against_the_rfc_table(tmp_path):
            "qemu-user) to run the NEON kernel on this machine",
 )
 def test_neon_kernel_under_emulation(tmp_path):
-    # Fewer random texts: emulation is some ten times slower than the native run.
+    # Less of everything: emulation is some ten times slower than the native run.
     out = _run_harness(["aarch64-linux-gnu-gcc"], tmp_path, ["qemu-aarch64"], ["-static"],
-                       thousands=20)
+                       thousands=10, offsets=3)
     assert "neon: " in out and "kernels checked: 1" in out, out
