@@ -20,8 +20,9 @@
 #             fail the connection with 1007
 #
 # The functions are exported from the compiled module (Cython imports them through the
-# module's C API at import time), so the kernel behind them can change — a SIMD kernel picked
-# at run time for the CPU — without recompiling the modules that call them.  They never touch
+# module's C API at import time), so the kernel behind them — a SIMD kernel picked at import
+# for the CPU (AVX2, SSSE3, NEON) or the scalar DFA — can change without recompiling the
+# modules that call them; every kernel gives the same answers, fail-fast ones included.  They never touch
 # Python objects and may be called without the GIL.  The functions that take a pointer only
 # read ``s[0]`` .. ``s[n - 1]``; ``s`` may be NULL when ``n == 0``.
 
@@ -71,3 +72,4 @@ cdef class Utf8Validator:
     # The Python-level incremental validator; a compiled caller holding one may also pass
     # ``&v.st`` to the functions above.
     cdef Utf8State st
+    cdef bint _busy     # a validate() is under way; another call raises RuntimeError
