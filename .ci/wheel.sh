@@ -7,7 +7,8 @@
 #     no extension module carries a RUNPATH/RPATH of the build machine;
 #  4. installed into a fresh venv (no Cython, no source tree on its path), the compiled twin
 #     loads and the test suite passes against it;
-#  5. the pure py3-none-any wheel, built from the same sdist (used by the PyPy stage).
+#  5. the pure py3-none-any wheel, built from the same sdist (used by the PyPy stage; built
+#     before the tests run, so that a test failure here does not starve later stages).
 set -euo pipefail
 STAGE_NAME=wheel
 . "$(dirname "$0")/lib.sh"
@@ -105,6 +106,12 @@ done < <(find "$CI_WORK/unzipped" -name '*.so' -print0)
 [ "$nso" -gt 0 ] || die "the wheel holds no extension module"
 log "$nso extension modules, none with an absolute RUNPATH"
 
+log "the pure wheel, from the same sdist"
+WSCODEC_NO_EXTENSIONS=1 python -m pip wheel -q --no-deps -w "$CI_WORK/pure" "$SDIST"
+PURE=$(ls "$CI_WORK"/pure/wscodec-*.whl)
+case "$PURE" in *-py3-none-any.whl) log "pure wheel: $(basename "$PURE")" ;;
+    *) die "the pure wheel is not py3-none-any: $(basename "$PURE")" ;; esac
+
 log "install into a fresh venv and test the installed wheel"
 VENV=$CI_WORK/venv-wheel
 rm -rf "$VENV"
@@ -115,8 +122,3 @@ assert_twin "$VENV/bin/python" c
 copy_tests "$CI_WORK/tests-wheel"
 (cd "$CI_WORK/tests-wheel" && "$VENV/bin/python" -m pytest -q -p no:cacheprovider tests)
 
-log "the pure wheel, from the same sdist"
-WSCODEC_NO_EXTENSIONS=1 python -m pip wheel -q --no-deps -w "$CI_WORK/pure" "$SDIST"
-PURE=$(ls "$CI_WORK"/pure/wscodec-*.whl)
-case "$PURE" in *-py3-none-any.whl) log "pure wheel: $(basename "$PURE")" ;;
-    *) die "the pure wheel is not py3-none-any: $(basename "$PURE")" ;; esac
