@@ -26,22 +26,27 @@ def take_payload(bytearray buf, Py_ssize_t header, Py_ssize_t length, bint maske
     cdef unsigned char key[4]
     cdef bytes out
     cdef unsigned char *dst
+    cdef Py_buffer view
     if header < 2 or length < 0 or total > PyByteArray_GET_SIZE(buf):
         raise ValueError("the buffer does not hold the whole frame")
-    p = <const unsigned char *>PyByteArray_AS_STRING(buf)
     if not masked:
         result = buf[header:total]
     else:
-        memcpy(key, p + header, 4)
         out = PyBytes_FromStringAndSize(NULL, length)
         dst = <unsigned char *>PyBytes_AS_STRING(out)
-        if length >= MASK_NOGIL_THRESHOLD:
-            # ``buf`` belongs to the caller's reader; nothing else resizes it meanwhile
-            # (websockets' protocol objects are not shared between threads).
-            with nogil:
+        # Hold a buffer export while reading: the bytearray cannot be resized (by another
+        # thread while the GIL is released, or by anything else) until it is released.
+        acquire_read(buf, &view)
+        try:
+            p = <const unsigned char *>view.buf
+            memcpy(key, p + header, 4)
+            if length >= MASK_NOGIL_THRESHOLD:
+                with nogil:
+                    mask_copy(dst, p + header + 4, length, key, 0)
+            else:
                 mask_copy(dst, p + header + 4, length, key, 0)
-        else:
-            mask_copy(dst, p + header + 4, length, key, 0)
+        finally:
+            PyBuffer_Release(&view)
         result = out
     # CPython drops bytes from the front of a bytearray without moving the rest.
     del buf[:total]

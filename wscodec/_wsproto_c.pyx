@@ -294,8 +294,10 @@ cdef class FrameProtocol:
             take = avail
         if take == 0 and self._length > 0:
             return None
-        src = <const unsigned char *>PyByteArray_AS_STRING(self._buf) + self._pos
         payload = PyBytes_FromStringAndSize(NULL, take)
+        # Read the buffer's address after the allocation (nothing runs between here and the
+        # copy, so the bytearray cannot move).
+        src = <const unsigned char *>PyByteArray_AS_STRING(self._buf) + self._pos
         if self._masked:
             # §5.3: byte i of the payload is XORed with key[i % 4]; ``_consumed`` keeps the
             # position when a payload arrives in pieces.
