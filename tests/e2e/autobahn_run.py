@@ -96,7 +96,11 @@ def run_client(args, patterns, port, outdir):
     with open(os.path.join(outdir, "client.log"), "wb") as log:
         # The client's verdicts come from the report, not its exit status (kosoku exits 1 when a
         # case fails; wstest exits 0 either way).
-        subprocess.run(cmd, cwd=outdir, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, timeout=args.timeout)
+        try:
+            subprocess.run(cmd, cwd=outdir, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, timeout=args.timeout)
+        except subprocess.TimeoutExpired:
+            return "the fuzzing client did not finish within %d s" % args.timeout
+    return None
 
 
 def section_of(case_id):
@@ -146,12 +150,16 @@ def main(argv=None):
     client.add_argument("--kosoku", help="the kosoku runner (Python 3)")
     parser.add_argument("--cases", choices=sorted(SELECTIONS), default="1-10")
     parser.add_argument("--outdir", help="report directory (default: a fresh temporary one)")
-    parser.add_argument("--timeout", type=float, default=1800, help="seconds before the client is stopped")
+    parser.add_argument(
+        "--timeout", type=float, help="seconds before the client is stopped (default: 1800 for 1-10, 7200 for 12-13)"
+    )
     parser.add_argument("--markdown", help="also write the summary table to this file")
     parser.add_argument("--twin", choices=["c", "python"], help="fail unless the server runs this twin")
     args = parser.parse_args(argv)
 
     patterns, expected_count = SELECTIONS[args.cases]
+    if args.timeout is None:
+        args.timeout = 1800 if args.cases == "1-10" else 7200
     outdir = os.path.abspath(args.outdir or tempfile.mkdtemp(prefix="autobahn-"))
     os.makedirs(outdir, exist_ok=True)
     index_path = os.path.join(outdir, "index.json")
@@ -163,7 +171,7 @@ def main(argv=None):
         server, port = start_server(server_log)
         started = time.monotonic()
         try:
-            run_client(args, patterns, port, outdir)
+            timed_out = run_client(args, patterns, port, outdir)
         finally:
             elapsed = time.monotonic() - started
             crashed = server.poll()
@@ -184,7 +192,7 @@ def main(argv=None):
         % (runner, args.cases, twin, elapsed)
     )
     print("report: %s" % index_path)
-    failures = []
+    failures = [timed_out] if timed_out else []
     if args.twin and twin != args.twin:
         failures.append("the server ran the %s twin, expected %s" % (twin, args.twin))
     if crashed is not None:
