@@ -99,6 +99,17 @@ class BuildExt(build_ext):
             self.compiler.linker_so = _without_rpath(linker)
         super().build_extensions()
 
+    def copy_file(self, infile, outfile, *args, **kwargs):
+        # --inplace: write the module under a temporary name and rename it over the old one.
+        # Rewriting the old file in place would crash every running interpreter that has it
+        # loaded (the file is mapped into its memory); a rename leaves them the old file.
+        if self.dry_run or os.path.isdir(outfile):
+            return super().copy_file(infile, outfile, *args, **kwargs)
+        tmp = "%s.%d.tmp" % (outfile, os.getpid())
+        super().copy_file(infile, tmp, *args, **kwargs)
+        os.replace(tmp, outfile)
+        return outfile, 1
+
     def build_extension(self, ext):
         try:
             from Cython.Build import cythonize
