@@ -9,7 +9,6 @@ import os
 import pickle
 import random
 import sys
-import time
 import tracemalloc
 
 import pytest
@@ -252,16 +251,14 @@ def test_huge_declared_length_allocates_only_what_arrives(impl):
     head = bytes([0x82, 0x80 | 127]) + (2**62).to_bytes(8, "big") + KEY
     tracemalloc.start()
     try:
-        start = time.perf_counter()
         assert decoder.feed(head) == []
         assert decoder.feed(b"\x00" * 1000) == []
         _, peak = tracemalloc.get_traced_memory()
-        elapsed = time.perf_counter() - start
     finally:
         tracemalloc.stop()
-    # tracemalloc sees every Python allocator call, the compiled twin's bytes objects too.
+    # tracemalloc sees every Python allocator call, the compiled twin's bytes objects too
+    # (an attempt at 2**62 bytes would have raised MemoryError instead).
     assert peak < 1 << 20, peak
-    assert elapsed < 1.0
     # Growing with what arrives: another MiB is taken without trouble.
     assert decoder.feed(b"\x00" * (1 << 20)) == []
 
