@@ -1,14 +1,28 @@
-# C-level masking kernels (RFC 6455 §5.3), shared by every compiled module that masks:
-# ``cimport`` them from ``wscodec._mask_c``.  They are inline, so a caller pays no call
-# through a function pointer, and ``nogil``/``noexcept``: they cannot fail.
+# C-level masking kernels (RFC 6455 §5.3), shared by every compiled module that masks and
+# public for other Cython projects: ``from wscodec._mask_c cimport mask_copy``.  See
+# docs/capi.md.  Both functions are ``nogil``/``noexcept``: they cannot fail.
+#
+# ``mask_copy`` is inline: short payloads are masked right in the caller's code; from
+# ``MASK_SIMD_MIN`` bytes on it calls ``mask_simd``, exported by the compiled module, which
+# runs the kernel chosen once at import for this CPU (AVX2, SSE2, NEON or scalar C; see
+# ``wscodec/simd/mask_simd.h`` and ``wscodec._simd``).  A module that cimports this file
+# imports ``wscodec._mask_c`` when it is itself imported.
 
-from libc.stdint cimport uint32_t, uint64_t
+from libc.stdint cimport uint16_t, uint32_t, uint64_t
 from libc.string cimport memcpy
 
 
 cdef enum:
     # Callers mask payloads at least this long with the GIL released (see _mask_c.pyx).
     MASK_NOGIL_THRESHOLD = 262144
+    # ``mask_copy`` hands payloads at least this long to the run-time kernel (measured: see
+    # _mask_c.pyx).  Must stay <= 64: the inline path below handles fewer than 64 bytes.
+    MASK_SIMD_MIN = 64
+
+
+cdef void mask_simd(unsigned char *dst, const unsigned char *src, Py_ssize_t n,
+                    const unsigned char *key, Py_ssize_t offset) noexcept nogil
+# Same contract as ``mask_copy``, for any ``n``, always through the run-time kernel.
 
 
 cdef inline void mask_copy(unsigned char *dst, const unsigned char *src, Py_ssize_t n,
@@ -19,52 +33,37 @@ cdef inline void mask_copy(unsigned char *dst, const unsigned char *src, Py_ssiz
     several chunks gives the same bytes as one call.  (``offset & 3`` is also right for a
     negative offset: two's complement keeps it congruent modulo 4.)
     """
-    cdef unsigned char k[4]
     cdef uint32_t k32, v
-    cdef uint64_t k64, w0, w1, w2, w3, w4, w5, w6, w7
+    cdef uint64_t k64, w0, w1, w2, w3
     cdef Py_ssize_t i = 0
-    cdef Py_ssize_t r = offset & 3
-    # The key rotated so that k[0] applies to src[0].
-    k[0] = key[r]
-    k[1] = key[(r + 1) & 3]
-    k[2] = key[(r + 2) & 3]
-    k[3] = key[(r + 3) & 3]
-    memcpy(&k32, k, 4)
-    # Both halves are equal, so this holds k[0..3] k[0..3] in memory on either byte order.
+    cdef unsigned int r
+    cdef uint16_t one = 1
+    cdef unsigned char t0, t1, t2
+    if n >= MASK_SIMD_MIN:
+        mask_simd(dst, src, n, key, offset)
+        return
+    # The key as a word rotated so that its first byte in memory applies to src[0]: one
+    # 4-byte load and a shift.  (Rotating bytes in memory, then loading them as a word,
+    # would stall the load until the byte stores reach it: more than masking 64 bytes costs.)
+    # Doubled in 64 bits the key reads k0 k1 k2 k3 k0 k1 k2 k3 in memory on either byte
+    # order, so the rotation is a right shift on little-endian (byte 0 is the low byte) and
+    # a left one on big-endian; the compiler folds the byte-order test away.
+    r = <unsigned int>(offset & 3) * 8
+    memcpy(&k32, key, 4)
     k64 = (<uint64_t>k32 << 32) | k32
-    # Words are moved with memcpy: no alignment or aliasing assumption, and compilers turn
-    # it into plain (unaligned) loads and stores.  Eight independent words (64 bytes, a
-    # cache line) per step; gcc and clang vectorize this loop to 128-bit registers.  Measured
-    # against 32 bytes per step: equal out of place, 10-40% faster in place (dst == src) from
-    # 16 KiB to 1 MiB.  Each step loads everything before it stores, so dst == src is fine.
-    while i + 64 <= n:
-        memcpy(&w0, src + i, 8)
-        memcpy(&w1, src + i + 8, 8)
-        memcpy(&w2, src + i + 16, 8)
-        memcpy(&w3, src + i + 24, 8)
-        memcpy(&w4, src + i + 32, 8)
-        memcpy(&w5, src + i + 40, 8)
-        memcpy(&w6, src + i + 48, 8)
-        memcpy(&w7, src + i + 56, 8)
-        w0 ^= k64
-        w1 ^= k64
-        w2 ^= k64
-        w3 ^= k64
-        w4 ^= k64
-        w5 ^= k64
-        w6 ^= k64
-        w7 ^= k64
-        memcpy(dst + i, &w0, 8)
-        memcpy(dst + i + 8, &w1, 8)
-        memcpy(dst + i + 16, &w2, 8)
-        memcpy(dst + i + 24, &w3, 8)
-        memcpy(dst + i + 32, &w4, 8)
-        memcpy(dst + i + 40, &w5, 8)
-        memcpy(dst + i + 48, &w6, 8)
-        memcpy(dst + i + 56, &w7, 8)
-        i += 64
-    # Fewer than 64 bytes left: straight-line steps (a loop here is vectorized by the
-    # compiler behind run-time overlap checks that cost more than they save).
+    # For the last 1-3 bytes (read now: ``key`` may even lie in ``dst``).
+    t0 = key[offset & 3]
+    t1 = key[(offset + 1) & 3]
+    t2 = key[(offset + 2) & 3]
+    if (<unsigned char *>&one)[0]:
+        k32 = <uint32_t>(k64 >> r)
+    else:
+        k32 = <uint32_t>(k64 >> (32 - r))
+    k64 = (<uint64_t>k32 << 32) | k32
+    # Fewer than 64 bytes: straight-line steps of 64-bit words, moved with memcpy (no
+    # alignment or aliasing assumption; compilers emit plain unaligned loads and stores).
+    # Each step loads before it stores, so dst == src is fine.  (A loop here is vectorized by
+    # the compiler behind run-time overlap checks that cost more than they save.)
     if i + 32 <= n:
         memcpy(&w0, src + i, 8)
         memcpy(&w1, src + i + 8, 8)
@@ -97,10 +96,10 @@ cdef inline void mask_copy(unsigned char *dst, const unsigned char *src, Py_ssiz
         v ^= k32
         memcpy(dst + i, &v, 4)
         i += 4
-    # At most 3 bytes, and i is a multiple of 4 here, so they take k[0], k[1], k[2].
+    # At most 3 bytes, and i is a multiple of 4 here, so they take t0, t1, t2.
     if i < n:
-        dst[i] = src[i] ^ k[0]
+        dst[i] = src[i] ^ t0
         if i + 1 < n:
-            dst[i + 1] = src[i + 1] ^ k[1]
+            dst[i + 1] = src[i + 1] ^ t1
             if i + 2 < n:
-                dst[i + 2] = src[i + 2] ^ k[2]
+                dst[i + 2] = src[i + 2] ^ t2

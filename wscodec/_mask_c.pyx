@@ -1,17 +1,26 @@
+# cython: embedsignature.format=clinic
 """Masking (RFC 6455 §5.3), compiled twin of ``_mask_py``.
 
 Every byte of a masked payload is XORed with byte ``i % 4`` of the 4-byte masking key, where
 ``i`` is the byte's position in the payload (RFC 6455 §5.3); masking and unmasking are the
 same operation.  The kernel is ``mask_copy`` in ``_mask_c.pxd`` (shared with the frames
-module); this module wraps it for Python callers.
+module and public for other Cython projects); this module wraps it for Python callers.
+
+``mask_copy`` masks short payloads inline and hands longer ones to ``mask_simd``, which
+calls the kernel chosen once at import (``simd/mask_simd.h``: AVX2 or SSE2 on x86-64, NEON
+on AArch64, scalar C elsewhere; ``WSCODEC_SIMD`` forces a level, see ``wscodec._simd``).
+``kernel()`` names the kernel in use and ``kernels()`` those this CPU can run;
+``_set_kernel(name)`` and ``_run_kernel(...)`` are for tests and benchmarks only.
 
 Behaviour matches the pure twin exactly: same results, same exception types, arguments
 checked in the same order (data or buffer, then mask, then offset).
 """
 
+cimport cython
 from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_CheckExact, PyByteArray_GET_SIZE
 from cpython.buffer cimport (
     PyBUF_INDIRECT,
+    PyBUF_SIMPLE,
     PyBUF_WRITABLE,
     PyBuffer_IsContiguous,
     PyBuffer_Release,
@@ -30,6 +39,8 @@ from cpython.number cimport PyNumber_Index
 from libc.string cimport memcpy
 
 from wscodec._buffer cimport acquire_read
+
+from wscodec import _simd
 
 __all__ = ["apply_mask", "mask_inplace"]
 
@@ -52,6 +63,24 @@ cdef extern from "Python.h":
     # cpython.buffer leaves out.
     int PyBuffer_ToContiguous(void *buf, Py_buffer *view, Py_ssize_t len, char order) except -1
     int PyBuffer_FromContiguous(Py_buffer *view, void *buf, Py_ssize_t len, char order) except -1
+
+cdef extern from "mask_simd.h" nogil:
+    # Kernels compiled with per-function target attributes, so this module still runs on
+    # the architecture's baseline; see simd/cpu.h and simd/mask_simd.h for the contract.
+    ctypedef void (*wsc_mask_fn)(unsigned char *dst, const unsigned char *src, Py_ssize_t n,
+                                 const unsigned char *key, Py_ssize_t offset) noexcept
+    int wsc_cpu_levels() noexcept
+    wsc_mask_fn wsc_mask_kernel(int level) noexcept
+
+
+# The kernel in use; set at import (end of this module) and by _set_kernel (tests).
+cdef wsc_mask_fn _kernel = wsc_mask_kernel(0)
+
+
+cdef void mask_simd(unsigned char *dst, const unsigned char *src, Py_ssize_t n,
+                    const unsigned char *key, Py_ssize_t offset) noexcept nogil:
+    _kernel(dst, src, n, key, offset)
+
 
 # Payloads at least this long (256 KiB) are masked with the GIL released, so other threads
 # run meanwhile.  Releasing and retaking the GIL (plus the buffer export that keeps a
@@ -148,6 +177,7 @@ cdef bytes _apply_mask_any(object data, object mask):
         PyBuffer_Release(&view)
 
 
+@cython.binding(False)
 def apply_mask(data, mask):
     """Return ``data`` masked (or unmasked) with the 4-byte ``mask`` (RFC 6455 §5.3).
 
@@ -230,6 +260,7 @@ cdef int _mask_inplace_any(object buffer, object mask, object offset) except -1:
     return 0
 
 
+@cython.binding(False)
 def mask_inplace(buffer, mask, offset=0):
     """XOR the writable ``buffer`` with ``mask`` in place (RFC 6455 §5.3).
 
@@ -253,3 +284,78 @@ def mask_inplace(buffer, mask, offset=0):
                       <const unsigned char *>PyBytes_AS_STRING(mask), 0)
             return
     _mask_inplace_any(buffer, mask, offset)
+
+
+# ---- kernel choice -----------------------------------------------------------------------
+
+# Level names (wscodec._simd.LEVELS) -> WSC_LEVEL_* numbers of simd/cpu.h.
+cdef dict _LEVEL_NUMBERS = {name: number for number, name in enumerate(_simd.LEVELS)}
+cdef int _CPU_LEVELS = wsc_cpu_levels()
+
+
+def kernels():
+    """The masking kernels this CPU and build can run, ``"none"`` (scalar C) first."""
+    out = []
+    for name, number in _LEVEL_NUMBERS.items():
+        if (_CPU_LEVELS >> number) & 1 and wsc_mask_kernel(number) != NULL:
+            out.append(name)
+    return tuple(out)
+
+
+def kernel():
+    """The name of the masking kernel in use: ``"avx2"``, ``"sse2"``, ``"neon"`` or ``"none"``."""
+    return _simd.KERNELS["mask"]
+
+
+def _set_kernel(name):
+    """Use the kernel ``name`` from now on (tests and benchmarks only; ``ValueError`` if
+    this CPU cannot run it).  Returns the name of the kernel used before."""
+    global _kernel
+    if name not in kernels():
+        raise ValueError("masking kernel %r is not available here (have: %s)"
+                         % (name, ", ".join(kernels())))
+    previous = _simd.KERNELS.get("mask", "none")
+    _kernel = wsc_mask_kernel(_LEVEL_NUMBERS[name])
+    _simd.KERNELS["mask"] = name
+    return previous
+
+
+def _run_kernel(name, dst, Py_ssize_t dst_start, src, Py_ssize_t src_start, Py_ssize_t n,
+                bytes key, Py_ssize_t offset):
+    """Run the kernel ``name`` alone (tests only): ``dst[dst_start:dst_start + n]`` gets
+    ``src[src_start:src_start + n]`` masked with ``key`` from payload position ``offset``.
+    ``dst`` is a writable C-contiguous buffer; ``src`` is ``dst`` itself (in place when the
+    starts are equal, else the ranges must not overlap) or another C-contiguous buffer."""
+    cdef wsc_mask_fn fn
+    cdef Py_buffer dview
+    cdef Py_buffer sview
+    cdef bint same = src is dst
+    if name not in kernels():
+        raise ValueError("no masking kernel %r here" % (name,))
+    if len(key) != 4:
+        raise ValueError("key must be 4 bytes")
+    fn = wsc_mask_kernel(_LEVEL_NUMBERS[name])
+    PyObject_GetBuffer(dst, &dview, PyBUF_WRITABLE)
+    try:
+        if not same:
+            PyObject_GetBuffer(src, &sview, PyBUF_SIMPLE)
+        else:
+            sview = dview
+        try:
+            if (n < 0 or dst_start < 0 or src_start < 0 or dst_start > dview.len - n
+                    or src_start > sview.len - n):
+                raise ValueError("range out of bounds")
+            if (same and src_start != dst_start
+                    and src_start < dst_start + n and dst_start < src_start + n):
+                raise ValueError("partly overlapping ranges are outside the kernel contract")
+            fn(<unsigned char *>dview.buf + dst_start,
+               <const unsigned char *>sview.buf + src_start, n,
+               <const unsigned char *>PyBytes_AS_STRING(key), offset)
+        finally:
+            if not same:
+                PyBuffer_Release(&sview)
+    finally:
+        PyBuffer_Release(&dview)
+
+
+_set_kernel(_simd.kernel_for(_simd.choose(_CPU_LEVELS), kernels()))
