@@ -278,6 +278,8 @@ cdef inline uint32_t _run(uint32_t state, const unsigned char *s, Py_ssize_t n) 
         while state != S_ACCEPT and state != S_REJECT and i < n:
             state = <uint32_t>((_ROWS[s[i]] >> state) & STATE_MASK)
             i += 1
+        if state == S_REJECT:
+            return S_REJECT
         if state == S_ACCEPT and n - i >= SIMD_MIN:
             g = kernel(s + i, n - i)
             if g == n - i:
