@@ -61,3 +61,9 @@ class HandshakeError(Exception):
 
     def __str__(self):
         return "%d: %s" % (self.status, self.reason)
+
+
+#: The ``RuntimeError`` message when a decoder or validator is called while another call on
+#: the same object is under way (shared between threads): these objects hold one connection's
+#: state, and the second caller is refused before it can touch that state.
+BUSY_MESSAGE = "%s used by two calls at once: it holds one connection's state and must be used by one thread at a time"

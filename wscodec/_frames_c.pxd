@@ -213,6 +213,7 @@ cdef class FrameDecoder:
     cdef Py_ssize_t _filled            # payload bytes received so far
     cdef Py_ssize_t _capacity          # current size of _payload (grows up to _h.length)
     cdef object _error                 # the ProtocolError raised; raised again on every feed
+    cdef bint _busy                    # a feed() is under way; another one raises RuntimeError
 
     cdef int feed_into(self, const unsigned char *data, Py_ssize_t n, list out) except -1
     cdef int partial_header(self, frame_header *h) noexcept

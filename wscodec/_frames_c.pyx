@@ -23,7 +23,7 @@ from wscodec._mask_c cimport mask_copy
 import os
 
 from wscodec._constants import DEFAULT_MAX_FRAME_SIZE, OPCODE_BY_VALUE
-from wscodec._errors import PayloadTooBig, ProtocolError
+from wscodec._errors import BUSY_MESSAGE, PayloadTooBig, ProtocolError
 
 __all__ = ["Frame", "FrameDecoder", "encode_frame"]
 
@@ -253,6 +253,10 @@ cdef class FrameDecoder:
     ``allow_rsv1`` accepts RSV1 on data frames that start a message (permessage-deflate).
     Any violation raises ``ProtocolError``; the decoder is then finished and every later
     ``feed()`` raises again.
+
+    Not to be shared: a decoder holds one connection's state and is used by one thread at a
+    time.  A ``feed()`` while another is under way raises ``RuntimeError`` (and leaves the
+    running one and the decoder's state intact).
     """
 
     def __cinit__(self):
@@ -302,16 +306,25 @@ cdef class FrameDecoder:
         cdef list out = []
         # One feed at a time per decoder, also on free-threaded builds (a no-op with a GIL).
         with cython.critical_section(self):
+            # The critical section does not cover the GIL-free unmasking of a large payload
+            # (another thread may enter then): a second feed() while one is under way is a
+            # decoder shared between threads, refused loudly before it can touch any state.
+            if self._busy:
+                raise RuntimeError(BUSY_MESSAGE % "FrameDecoder")
             if self._error is not None:
                 self._raise_again()
-            if type(data) is bytes:
-                self.feed_into(<const unsigned char *>PyBytes_AS_STRING(data), len(<bytes>data), out)
-                return out
-            acquire_read(data, &view)
+            self._busy = True
             try:
-                self.feed_into(<const unsigned char *>view.buf, view.len, out)
+                if type(data) is bytes:
+                    self.feed_into(<const unsigned char *>PyBytes_AS_STRING(data), len(<bytes>data), out)
+                    return out
+                acquire_read(data, &view)
+                try:
+                    self.feed_into(<const unsigned char *>view.buf, view.len, out)
+                finally:
+                    PyBuffer_Release(&view)
             finally:
-                PyBuffer_Release(&view)
+                self._busy = False
         return out
 
     def partial_frame(self):

@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import os
 import sys
+from _thread import allocate_lock as _allocate_lock
 from collections import deque
 from typing import TYPE_CHECKING, Optional, Tuple, Union
 
 from ._constants import DEFAULT_MAX_FRAME_SIZE, OPCODE_BY_VALUE, Opcode
-from ._errors import PayloadTooBig, ProtocolError
+from ._errors import BUSY_MESSAGE, PayloadTooBig, ProtocolError
 from ._mask_py import apply_mask
 
 __all__ = ["Frame", "FrameDecoder", "encode_frame"]
@@ -280,9 +281,13 @@ class FrameDecoder:
     ``allow_rsv1`` accepts RSV1 on data frames that start a message (permessage-deflate).
     Any violation raises ``ProtocolError``; the decoder is then finished and every later
     ``feed()`` raises again.
+
+    Not to be shared: a decoder holds one connection's state and is used by one thread at a
+    time.  A ``feed()`` while another is under way raises ``RuntimeError`` (and leaves the
+    running one and the decoder's state intact).
     """
 
-    __slots__ = ("_client", "_allow_rsv1", "_max_size", "_max_frame_size", "_buf", "_error")
+    __slots__ = ("_client", "_allow_rsv1", "_max_size", "_max_frame_size", "_buf", "_error", "_busy")
 
     def __init__(self, *, client: bool = False, max_frame_size: Optional[int] = DEFAULT_MAX_FRAME_SIZE,
                  allow_rsv1: bool = False) -> None:
@@ -303,6 +308,10 @@ class FrameDecoder:
         # and the part of its payload that has arrived; never more than has arrived.
         self._buf = bytearray()
         self._error = None
+        # Held while feed() runs: a second feed() at the same time (a decoder shared between
+        # threads) raises RuntimeError instead of interleaving with the first.  A lock, not a
+        # flag, because a thread switch may fall between testing a flag and setting it.
+        self._busy = _allocate_lock()
 
     @property
     def client(self) -> bool:
@@ -330,21 +339,27 @@ class FrameDecoder:
 
     def feed(self, data: Buffer) -> list[Frame]:
         """Parse ``data`` (any bytes-like object) and return the list of frames it completes."""
-        error = self._error
-        if error is not None:
-            raise type(error)(error.close_code, error.reason)
+        busy = self._busy
+        if not busy.acquire(False):
+            raise RuntimeError(BUSY_MESSAGE % "FrameDecoder")
         try:
-            return self._parse(data)
-        except ProtocolError as exc:
-            self._error = exc
-            self._buf = bytearray()
-            raise
-        except MemoryError:
-            # A payload that cannot be held fails the connection like one over the limit
-            # (RFC 6455 §7.4.1) and leaves no half-parsed state behind.
-            self._error = PayloadTooBig(1009, "frame payload does not fit in memory (RFC 6455 §7.4.1)")
-            self._buf = bytearray()
-            raise self._error from None
+            error = self._error
+            if error is not None:
+                raise type(error)(error.close_code, error.reason)
+            try:
+                return self._parse(data)
+            except ProtocolError as exc:
+                self._error = exc
+                self._buf = bytearray()
+                raise
+            except MemoryError:
+                # A payload that cannot be held fails the connection like one over the limit
+                # (RFC 6455 §7.4.1) and leaves no half-parsed state behind.
+                self._error = PayloadTooBig(1009, "frame payload does not fit in memory (RFC 6455 §7.4.1)")
+                self._buf = bytearray()
+                raise self._error from None
+        finally:
+            busy.release()
 
     def _parse(self, data):
         buf = self._buf

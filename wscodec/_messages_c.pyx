@@ -27,7 +27,7 @@ import zlib
 
 from wscodec._constants import DEFAULT_MAX_MESSAGE_SIZE
 from wscodec._deflate_params import PerMessageDeflate
-from wscodec._errors import InvalidPayload, PayloadTooBig, ProtocolError
+from wscodec._errors import BUSY_MESSAGE, InvalidPayload, PayloadTooBig, ProtocolError
 from wscodec._events import BinaryMessage, Close, Ping, Pong, TextMessage, build_close_payload, parse_close_payload
 # The plain-Python helpers are shared with the pure twin: argument checks, the zlib stream
 # set-up and the limits are not on a hot path, and sharing them keeps the twins identical.
@@ -145,6 +145,10 @@ cdef class MessageDecoder:
     compressed messages.  ``deflate`` is the negotiated :class:`PerMessageDeflate` or
     ``None``.  Any violation raises :class:`ProtocolError` (or a subclass) carrying the close
     code; the decoder is then finished and every later ``feed()`` raises again.
+
+    Not to be shared: a decoder holds one connection's state and is used by one thread at a
+    time.  A ``feed()`` while another is under way raises ``RuntimeError`` (and leaves the
+    running one and the decoder's state intact).
     """
 
     cdef FrameDecoder _frames
@@ -162,6 +166,7 @@ cdef class MessageDecoder:
     cdef object _inflater
     cdef int _inflate_bits
     cdef bint _inflate_reset
+    cdef bint _busy                   # a feed() is under way; another one raises RuntimeError
 
     def __init__(self, *, client=False, max_message_size=DEFAULT_MAX_MESSAGE_SIZE, deflate=None):
         check_decoder_args(max_message_size, deflate)
@@ -207,22 +212,31 @@ cdef class MessageDecoder:
         cdef list events
         cdef frame_header h
         cdef int state
+        # Unmasking, UTF-8 checks and inflation of large payloads run without the GIL, when
+        # another thread may call in: a second feed() is a decoder shared between threads,
+        # refused before it can touch any state.
+        if self._busy:
+            raise RuntimeError(BUSY_MESSAGE % "MessageDecoder")
         if self._error is not None:
             raise type(self._error)(self._error.close_code, self._error.reason)
-        acquire_read(data, &view)
+        self._busy = True
         try:
-            if self._closed:
-                if view.len:
-                    self._fail(_ProtocolError(1002, "data after a Close frame (RFC 6455 §5.5.1)"))
-                return []
-            events = []
-            state = self._frames.partial_header(&h)
-            if state == 0:
-                self._feed_direct(<const unsigned char *>view.buf, view.len, events)
-            else:
-                self._feed_resume(<const unsigned char *>view.buf, view.len, state, events)
+            acquire_read(data, &view)
+            try:
+                if self._closed:
+                    if view.len:
+                        self._fail(_ProtocolError(1002, "data after a Close frame (RFC 6455 §5.5.1)"))
+                    return []
+                events = []
+                state = self._frames.partial_header(&h)
+                if state == 0:
+                    self._feed_direct(<const unsigned char *>view.buf, view.len, events)
+                else:
+                    self._feed_resume(<const unsigned char *>view.buf, view.len, state, events)
+            finally:
+                PyBuffer_Release(&view)
         finally:
-            PyBuffer_Release(&view)
+            self._busy = False
         return events
 
     cdef int _feed_frames(self, const unsigned char *data, Py_ssize_t n, list events) except -1:

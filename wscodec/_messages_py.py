@@ -9,10 +9,11 @@ the same close codes, raised at the same point of the input.
 """
 
 import zlib
+from _thread import allocate_lock as _allocate_lock
 
 from ._constants import DEFAULT_MAX_MESSAGE_SIZE
 from ._deflate_params import PerMessageDeflate
-from ._errors import InvalidPayload, PayloadTooBig, ProtocolError
+from ._errors import BUSY_MESSAGE, InvalidPayload, PayloadTooBig, ProtocolError
 from ._events import BinaryMessage, Close, Ping, Pong, TextMessage, build_close_payload, parse_close_payload
 from ._frames_py import FrameDecoder, encode_frame
 from ._utf8_py import Utf8Validator
@@ -104,11 +105,15 @@ class MessageDecoder:
     compressed messages.  ``deflate`` is the negotiated :class:`PerMessageDeflate` or
     ``None``.  Any violation raises :class:`ProtocolError` (or a subclass) carrying the close
     code; the decoder is then finished and every later ``feed()`` raises again.
+
+    Not to be shared: a decoder holds one connection's state and is used by one thread at a
+    time.  A ``feed()`` while another is under way raises ``RuntimeError`` (and leaves the
+    running one and the decoder's state intact).
     """
 
     __slots__ = (
         "_client", "_max", "_deflate", "_frames", "_opcode", "_compressed", "_parts", "_size",
-        "_utf8", "_closed", "_error", "_inflater", "_inflate_bits", "_inflate_reset",
+        "_utf8", "_closed", "_error", "_inflater", "_inflate_bits", "_inflate_reset", "_busy",
     )
 
     def __init__(self, *, client=False, max_message_size=DEFAULT_MAX_MESSAGE_SIZE, deflate=None):
@@ -132,6 +137,10 @@ class MessageDecoder:
         if deflate is not None:
             self._inflate_bits = inflate_window(deflate, self._client)
             self._inflate_reset = deflate.no_context_takeover(not self._client)
+        # Held while feed() runs: a second feed() at the same time (a decoder shared between
+        # threads) raises RuntimeError.  A lock, not a flag, because a thread switch may fall
+        # between testing a flag and setting it.
+        self._busy = _allocate_lock()
 
     @property
     def client(self):
@@ -147,6 +156,15 @@ class MessageDecoder:
 
     def feed(self, data):
         """Parse ``data`` (any bytes-like object) and return the list of events it completes."""
+        busy = self._busy
+        if not busy.acquire(False):
+            raise RuntimeError(BUSY_MESSAGE % "MessageDecoder")
+        try:
+            return self._feed(data)
+        finally:
+            busy.release()
+
+    def _feed(self, data):
         error = self._error
         if error is not None:
             raise type(error)(error.close_code, error.reason)

@@ -13,6 +13,9 @@ character) go through the state machine below, which follows RFC 3629 §4 byte b
 """
 
 import codecs
+from _thread import allocate_lock as _allocate_lock
+
+from ._errors import BUSY_MESSAGE
 
 __all__ = ["validate_utf8", "Utf8Validator"]
 
@@ -141,25 +144,39 @@ class Utf8Validator:
     begin valid UTF-8 (RFC 3629 §4), and keeps returning False until ``reset()``.  With
     ``final=True`` the text has ended: it is also False if the text stops inside a
     character, and the validator resets itself for the next text after answering.
+
+    Not to be shared: a validator holds one text's state and is used by one thread at a
+    time.  A call while ``validate()`` is under way raises ``RuntimeError``.
     """
 
-    __slots__ = ("_state",)
+    __slots__ = ("_state", "_busy")
 
     def __init__(self):
         self._state = _ACCEPT
+        # Held while validate() runs; a lock, not a flag, because a thread switch may fall
+        # between testing a flag and setting it.
+        self._busy = _allocate_lock()
 
     def validate(self, data, final=False):
         """Feed the next bytes (any buffer); return False once the text cannot be valid."""
-        with _raw(data) as view:
-            state = self._state
-            if state != _REJECT:
-                state = _feed(state, view)
-        if final:
-            self._state = _ACCEPT
-            return state == _ACCEPT
-        self._state = state
-        return state != _REJECT
+        busy = self._busy
+        if not busy.acquire(False):
+            raise RuntimeError(BUSY_MESSAGE % "Utf8Validator")
+        try:
+            with _raw(data) as view:
+                state = self._state
+                if state != _REJECT:
+                    state = _feed(state, view)
+            if final:
+                self._state = _ACCEPT
+                return state == _ACCEPT
+            self._state = state
+            return state != _REJECT
+        finally:
+            busy.release()
 
     def reset(self):
         """Forget everything fed so far: start a new text."""
+        if self._busy.locked():
+            raise RuntimeError(BUSY_MESSAGE % "Utf8Validator")
         self._state = _ACCEPT
