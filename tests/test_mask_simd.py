@@ -245,3 +245,90 @@ def test_nothing_touched_past_the_end(name):
 # Guarded mappings stay referenced: a mapping whose last page is PROT_NONE is still freed
 # correctly by munmap, but keeping them avoids relying on that in the middle of a test.
 _LIVE = []
+
+
+# ---- WSCODEC_SIMD in fresh interpreters ----------------------------------------------------
+
+PROBE = (
+    "import wscodec\n"
+    "from wscodec import _mask_c\n"
+    "ok = wscodec.apply_mask(bytes(range(200)), b'\\x01\\x02\\x03\\x04') == bytes(\n"
+    "    b ^ (1 + i % 4) for i, b in enumerate(range(200)))\n"
+    "print(wscodec.SIMD, _mask_c.kernel(), ok)\n"
+)
+
+
+def probe(simd):
+    env = {k: v for k, v in os.environ.items() if k != "WSCODEC_SIMD"}
+    env["WSCODEC_SIMD"] = simd
+    done = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True,
+                          text=True, check=True)
+    return done.stdout.split(), done.stderr
+
+
+@pytest.mark.parametrize("name", KERNELS)
+def test_forcing_each_level_picks_its_masking_kernel(name):
+    (simd, kernel, ok), err = probe(name.upper())  # names are case-insensitive
+    assert (simd, kernel, ok) == (name, name, "True")
+    assert "RuntimeWarning" not in err
+
+
+@pytest.mark.skipif(not X86_64, reason="x86-64 levels")
+def test_forcing_ssse3_masks_with_sse2():
+    # Masking needs no byte shuffle: at the SSSE3 level it runs its SSE2 kernel.
+    if "ssse3" not in _cpu_flags_or_empty():
+        pytest.skip("this CPU has no SSSE3")
+    (simd, kernel, ok), _ = probe("ssse3")
+    assert (simd, kernel, ok) == ("ssse3", "sse2", "True")
+
+
+def _cpu_flags_or_empty():
+    return _cpu_flags() or set()
+
+
+@pytest.mark.parametrize("value", ["avx9", "neon" if X86_64 else "avx2"])
+def test_forcing_an_unavailable_level_keeps_the_best_masking_kernel(value):
+    (simd, kernel, ok), err = probe(value)
+    assert "RuntimeWarning" in err and value in err
+    assert (kernel, ok) == (KERNELS[-1], "True")
+
+
+# ---- the kernels in C alone, natively and (where the tools exist) on AArch64 -------------
+
+HARNESS = pathlib.Path(__file__).with_name("simd_mask_check.c")
+SIMD_HEADERS = pathlib.Path(wscodec.__file__).parent / "simd"
+
+
+def _native_cc():
+    cc = (sysconfig.get_config_var("CC") or "cc").split()
+    return cc if shutil.which(cc[0]) else None
+
+
+def _run_harness(cc, tmp_path, run_prefix=(), extra=()):
+    exe = tmp_path / "simd_mask_check"
+    subprocess.run(
+        [*cc, "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-Wno-unused-function", *extra,
+         "-I", str(SIMD_HEADERS), str(HARNESS), "-o", str(exe)],
+        check=True, capture_output=True, text=True,
+    )
+    done = subprocess.run([*run_prefix, str(exe)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+@pytest.mark.skipif(_native_cc() is None or sys.platform == "win32",
+                    reason="no C compiler to build the stand-alone kernel check")
+def test_kernels_in_c(tmp_path):
+    out = _run_harness(_native_cc(), tmp_path)
+    for name in KERNELS:
+        assert "%s: ok" % name in out, out
+
+
+@pytest.mark.skipif(
+    not (shutil.which("aarch64-linux-gnu-gcc") and shutil.which("qemu-aarch64")),
+    reason="needs aarch64-linux-gnu-gcc and qemu-aarch64 (Debian: gcc-aarch64-linux-gnu, "
+           "qemu-user) to run the NEON kernel on this machine",
+)
+def test_neon_kernel_under_emulation(tmp_path):
+    out = _run_harness(["aarch64-linux-gnu-gcc"], tmp_path, ["qemu-aarch64"], ["-static"])
+    assert "neon: ok" in out and "none: ok" in out, out
