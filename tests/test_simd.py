@@ -8,7 +8,9 @@ for the incremental validator's fail-fast answers, the proper prefixes of every 
 code point (from ``str.encode``).
 """
 
+import ctypes
 import functools
+import mmap
 import os
 import pathlib
 import platform
@@ -332,6 +334,57 @@ def test_one_mebibyte_texts(kernel):
             bad = bytearray(big)
             bad[pos] = 0xC0
             assert utf8_c.validate_utf8(bad) is False
+
+
+def _fenced_page():
+    """(region, keep): an anonymous mapping of three pages whose first and last pages the
+    process may not touch (mprotect through ctypes), so the middle page's bytes can be read
+    right up to either edge and no further; None where that cannot be arranged."""
+    if sys.platform not in ("linux", "darwin"):
+        return None
+    try:
+        mprotect = ctypes.CDLL(None, use_errno=True).mprotect
+    except (OSError, AttributeError):
+        return None
+    mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    page = mmap.PAGESIZE
+    region = mmap.mmap(-1, 3 * page)
+    keep = ctypes.c_char.from_buffer(region)  # pins the mapping; gives its address
+    base = ctypes.addressof(keep)
+    if mprotect(base, page, 0) != 0 or mprotect(base + 2 * page, page, 0) != 0:  # PROT_NONE
+        return None
+    return region, keep
+
+
+# Fenced mappings are kept for the life of the process (never unmapped while protected).
+_FENCED = []
+
+
+@compiled_only
+def test_no_byte_read_outside_the_text(kernel):
+    # Texts that end right before, or start right after, a page the process cannot read:
+    # a kernel reading one byte too far (the last block, the tail, the look-back for a
+    # character start) crashes the test run.
+    fenced = _fenced_page()
+    if fenced is None:
+        pytest.skip("mprotect is not available here")
+    _FENCED.append(fenced)
+    region, _keep = fenced
+    page = mmap.PAGESIZE
+    view = memoryview(region)
+    text = (SAMPLES["mixed"] * 3)[:600]
+    for n in list(range(0, 300)) + [511, 512, 513]:
+        for start in (page, 2 * page - n):  # first byte after a fence, last before one
+            data = text[:n]
+            if n:
+                data = data[:-1] + (b"\xe4" if n % 5 == 0 else data[-1:])  # sometimes cut short
+            region[start : start + n] = data
+            window = view[start : start + n]
+            assert utf8_c.validate_utf8(window) is decodes(data), (kernel, n, start)
+            v = utf8_c.Utf8Validator()
+            assert v.validate(window) is viable(data), (kernel, n, start)
+            window.release()
+    view.release()
 
 
 # ---- WSCODEC_SIMD and wscodec.SIMD in fresh interpreters ---------------------------------
