@@ -1,0 +1,633 @@
+# A compiled stand-in for aiohttp's WebSocket reader (aiohttp._websocket.reader): a
+# ``WebSocketReader`` with aiohttp's constructor, ``feed_data``/``feed_eof`` contract,
+# messages (``WSMessage`` / ``WSMessageTextBytes``), errors (``WebSocketError`` with
+# aiohttp's close codes and texts) and size limits, and the ``WebSocketDataQueue`` it feeds,
+# with aiohttp's flow control (pause/resume of the transport, a stalled parse resumed when
+# the queue drains).  aiohttp's own classes are the reference (``wscodec._aiohttp_py``
+# re-exports them): the tests run aiohttp's suite and differential checks against them.
+#
+# aiohttp's compiled reader cimports its own masking kernel, so only a whole reader can
+# replace it.  What makes this one faster: a frame whose payload is all in one read is
+# unmasked while it is copied out of the read (one pass, SIMD kernel, straight into the
+# ``bytes`` that goes into the message) instead of slice -> bytearray -> mask -> bytes; a
+# frame that spans reads is unmasked into one growing buffer instead of a list of slices
+# joined, copied and masked at the end; messages are built without tuple.__new__'s
+# argument parsing; the queue is fed through a C call.
+#
+# The queue and the reader go together: aiohttp binds both names side by side in
+# aiohttp.web_ws and aiohttp.client, and wscodec binds both (a reader also works on any
+# queue with aiohttp's Python-level interface, e.g. aiohttp's pure-Python queue).
+
+cimport cython
+from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE, PyByteArray_Resize
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.object cimport PyObject, PyTypeObject
+from cpython.ref cimport Py_DECREF, Py_INCREF
+from cpython.tuple cimport PyTuple_SET_ITEM
+from cpython.unicode cimport PyUnicode_DecodeUTF8
+from libc.string cimport memcpy
+
+from wscodec._mask_c cimport mask_copy
+
+
+cdef extern from "Python.h":
+    PyObject *PyType_GenericAlloc(PyTypeObject *type, Py_ssize_t nitems) except NULL
+    const Py_ssize_t PY_SSIZE_T_MAX
+
+import asyncio
+import weakref
+from collections import deque
+
+from aiohttp._websocket.models import (
+    WS_DEFLATE_TRAILING,
+    WebSocketError,
+    WSCloseCode,
+    WSMessage,
+    WSMessageTextBytes,
+    WSMsgType,
+)
+# aiohttp's constants, so the accounting and the log text follow the installed aiohttp.
+from aiohttp._websocket.reader_py import MSG_SIZE_OVERHEAD, STALLED_READER_COLLECTED
+from aiohttp.compression_utils import TooManyMembersError, ZLibDecompressor
+from aiohttp.helpers import _EXC_SENTINEL, set_exception as _set_exception
+from aiohttp.log import ws_logger
+from aiohttp.streams import EofStream
+
+__all__ = ["WebSocketDataQueue", "WebSocketReader"]
+
+cdef enum:
+    # Parser states.
+    READ_HEADER = 1
+    READ_PAYLOAD_LENGTH = 2
+    READ_PAYLOAD_MASK = 3
+    READ_PAYLOAD = 4
+    # Opcodes (RFC 6455 §5.2); OP_NOT_SET: no fragmented message under way.
+    OP_NOT_SET = -1
+    OP_CONTINUATION = 0
+    OP_TEXT = 1
+    OP_BINARY = 2
+    OP_CLOSE = 8
+    OP_PING = 9
+    OP_PONG = 10
+    # Whether the message under way is compressed (RFC 7692 §6: RSV1 of its first frame).
+    COMPRESSED_NOT_SET = -1
+    COMPRESSED_FALSE = 0
+    COMPRESSED_TRUE = 1
+    # A frame that spans reads is gathered in a buffer that grows with what arrives (at
+    # least this much at a time), never to the declared length up front: a header alone
+    # must not make the reader allocate (with max_msg_size=0 nothing else bounds it).
+    MIN_GROWTH = 65536
+
+cdef Py_ssize_t _MSG_SIZE_OVERHEAD = MSG_SIZE_OVERHEAD
+cdef frozenset _ALLOWED_CLOSE_CODES = frozenset(int(code) for code in WSCloseCode)
+cdef object _PROTOCOL_ERROR = WSCloseCode.PROTOCOL_ERROR
+cdef object _MESSAGE_TOO_BIG = WSCloseCode.MESSAGE_TOO_BIG
+cdef object _INVALID_TEXT = WSCloseCode.INVALID_TEXT
+cdef object _TEXT = WSMsgType.TEXT
+cdef object _BINARY = WSMsgType.BINARY
+cdef object _CLOSE = WSMsgType.CLOSE
+cdef object _PING = WSMsgType.PING
+cdef object _PONG = WSMsgType.PONG
+cdef bytes _DEFLATE_TRAILING = WS_DEFLATE_TRAILING
+cdef tuple _FED = (False, b"")
+cdef tuple _FAILED = (True, b"")
+cdef object _EXC_SENTINEL_ = _EXC_SENTINEL
+
+cdef PyTypeObject *_MESSAGE_TYPE = <PyTypeObject *>WSMessage
+cdef PyTypeObject *_TEXT_BYTES_TYPE = <PyTypeObject *>WSMessageTextBytes
+for _cls in (WSMessage, WSMessageTextBytes):
+    if _cls.__basicsize__ != tuple.__basicsize__ or len(_cls._fields) != 3:
+        raise ImportError("aiohttp's %s is not a plain 3-field NamedTuple" % _cls.__name__)
+
+
+cdef inline object _message(PyTypeObject *cls, object kind, object data, object extra):
+    """``tuple.__new__(cls, (kind, data, extra))`` for aiohttp's NamedTuple messages (tuple
+    subclasses without instance attributes), minus the argument parsing."""
+    cdef PyObject *raw = PyType_GenericAlloc(cls, 3)
+    cdef object msg = <object>raw       # a second reference...
+    Py_DECREF(msg)                      # ...dropped: ``msg`` owns the new object
+    # PyTuple_SET_ITEM steals a reference to each item.
+    Py_INCREF(kind)
+    PyTuple_SET_ITEM(msg, 0, kind)
+    Py_INCREF(data)
+    PyTuple_SET_ITEM(msg, 1, data)
+    Py_INCREF(extra)
+    PyTuple_SET_ITEM(msg, 2, extra)
+    return msg
+
+
+cdef inline bytes _unmasked(const unsigned char *src, Py_ssize_t n, bint masked,
+                            const unsigned char *key):
+    """A new ``bytes`` holding ``src[:n]``, unmasked with ``key`` when ``masked``."""
+    cdef bytes out = PyBytes_FromStringAndSize(NULL, n)
+    cdef unsigned char *dst = <unsigned char *>PyBytes_AS_STRING(out)
+    if masked:
+        mask_copy(dst, src, n, key, 0)
+    elif n:
+        memcpy(dst, src, n)
+    return out
+
+
+@cython.final
+cdef class WebSocketDataQueue:
+    """aiohttp's ``WebSocketDataQueue(protocol, limit, *, loop)``: the messages a reader
+    produced, waiting for ``read()``; pauses the transport above ``2 * limit`` bytes
+    (payload sizes plus a fixed overhead per message) and resumes it below."""
+
+    cdef readonly Py_ssize_t _size
+    cdef public object _protocol
+    cdef readonly Py_ssize_t _limit
+    cdef object _loop
+    cdef bint _eof
+    cdef object _waiter
+    cdef object _exception
+    cdef public object _buffer
+    cdef object _get_buffer
+    cdef object _put_buffer
+    # A weak reference to the reader that stopped parsing because the queue was full.
+    cdef readonly object _stalled_reader
+
+    def __init__(self, protocol, limit, *, loop):
+        self._size = 0
+        self._protocol = protocol
+        self._limit = limit * 2
+        self._loop = loop
+        self._eof = False
+        self._waiter = None
+        self._exception = None
+        self._buffer = deque()
+        self._get_buffer = self._buffer.popleft
+        self._put_buffer = self._buffer.append
+        self._stalled_reader = None
+
+    def is_eof(self):
+        return self._eof
+
+    def exception(self):
+        return self._exception
+
+    def set_exception(self, exc, exc_cause=_EXC_SENTINEL):
+        self._eof = True
+        self._exception = exc
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            _set_exception(waiter, exc, exc_cause)
+
+    cdef void _release_waiter(self) noexcept:
+        waiter = self._waiter
+        if waiter is None:
+            return
+        self._waiter = None
+        try:
+            if not waiter.done():
+                waiter.set_result(None)
+        except BaseException:
+            # A future's done()/set_result() raise only on a misuse of the loop; keep the
+            # queue consistent (aiohttp's compiled queue swallows it the same way).
+            pass
+
+    def feed_eof(self):
+        self._eof = True
+        self._release_waiter()
+        self._exception = None  # break reference cycles
+
+    cpdef void feed_data(self, object data, Py_ssize_t size) except *:
+        self._size += size + _MSG_SIZE_OVERHEAD
+        self._put_buffer((data, size))
+        self._release_waiter()
+        if self._size > self._limit and not self._protocol._reading_paused:
+            self._protocol.pause_reading()
+
+    async def read(self):
+        if not self._buffer and not self._eof:
+            if self._waiter is not None:
+                raise RuntimeError("WebSocketDataQueue.read() is already being awaited")
+            self._waiter = self._loop.create_future()
+            try:
+                await self._waiter
+            except (asyncio.CancelledError, asyncio.TimeoutError):
+                self._waiter = None
+                raise
+        return self._read_from_buffer()
+
+    cdef object _read_from_buffer(self):
+        cdef Py_ssize_t size
+        if self._buffer:
+            data, size = self._get_buffer()
+            self._size -= size + _MSG_SIZE_OVERHEAD
+            if self._stalled_reader is not None and self._size <= self._limit // 2:
+                # Resume parsing at the low-water mark (not at once), so draining a
+                # full queue re-parses the stalled tail once per batch of messages.
+                reader = self._stalled_reader()
+                if reader is not None:
+                    reader.feed_data(b"")
+                else:
+                    # The reader died while stalled (its owner dropped it): deliver what
+                    # is queued, then report the misuse instead of waiting forever.
+                    self._stalled_reader = None
+                    ws_logger.warning(STALLED_READER_COLLECTED)
+                    if self._exception is None:
+                        self.set_exception(RuntimeError(STALLED_READER_COLLECTED))
+            # While a parse is stalled its unparsed tail holds the backlog: reading more
+            # from the socket would only move it there.
+            if (
+                self._stalled_reader is None
+                and self._size < self._limit
+                and self._protocol._reading_paused
+            ):
+                self._protocol.resume_reading()
+            return data
+        if self._exception is not None:
+            raise self._exception
+        raise EofStream
+
+
+cdef class WebSocketReader:
+    """aiohttp's ``WebSocketReader(queue, max_msg_size, compress, decode_text)``.
+
+    ``feed_data(data)`` parses what it can and returns ``(False, b"")``; after a protocol
+    error (put on the queue as a ``WebSocketError``) it returns ``(True, ...)`` for this and
+    every later call.  ``max_msg_size`` 0 means no limit.
+    """
+
+    cdef object __weakref__
+    cdef object _weak_self
+    cdef readonly object queue
+    cdef WebSocketDataQueue _q          # ``queue`` when it is ours (C calls), else None
+    cdef Py_ssize_t _max_msg_size
+    cdef bint _decode_text
+    cdef bint _compress
+    cdef object _exc
+    cdef bytearray _partial             # data frames of the message under way
+    cdef int _state
+    cdef int _opcode                    # opcode of the fragmented message under way
+    cdef bint _frame_fin                # FIN of the last data frame
+    cdef int _frame_opcode
+    cdef int _compressed
+    cdef bint _has_mask
+    cdef unsigned char _mask[4]
+    cdef int _len_flag
+    cdef Py_ssize_t _to_read            # payload bytes of the current frame still to come
+    cdef bytes _tail                    # unparsed bytes (a partial header, or a stall)
+    cdef bytearray _gather              # a frame spanning reads, unmasked as it arrives
+    cdef Py_ssize_t _gathered
+    cdef object _decompressobj
+
+    def __init__(self, queue, max_msg_size, compress, decode_text):
+        max_msg_size = int(max_msg_size)
+        if max_msg_size < 0:
+            raise ValueError("max_msg_size must be >= 0 (0: no limit), not %d" % max_msg_size)
+        self.queue = queue
+        self._q = queue if type(queue) is WebSocketDataQueue else None
+        self._max_msg_size = max_msg_size
+        self._compress = bool(compress)
+        self._decode_text = bool(decode_text)
+        self._weak_self = weakref.ref(self)
+        self._exc = None
+        self._partial = bytearray()
+        self._state = READ_HEADER
+        self._opcode = OP_NOT_SET
+        self._frame_fin = False
+        self._frame_opcode = OP_NOT_SET
+        self._compressed = COMPRESSED_NOT_SET
+        self._has_mask = False
+        self._len_flag = 0
+        self._to_read = 0
+        self._tail = b""
+        self._gather = None
+        self._gathered = 0
+        self._decompressobj = None
+
+    def feed_eof(self):
+        self.queue.feed_eof()
+
+    cpdef tuple feed_data(self, object data):
+        # Proactor loops hand over bytearrays; the contract is bytes.
+        if type(data) is not bytes:
+            data = bytes(data)
+        if self._exc is not None:
+            return (True, data)
+        try:
+            self._feed_data(<bytes>data)
+        except Exception as exc:
+            self._exc = exc
+            _set_exception(self.queue, exc)
+            return _FAILED
+        return _FED
+
+    # -- the queue, ours through C, any other through its Python attributes -------------
+
+    cdef inline bint _queue_full(self) except -1:
+        if self._q is not None:
+            return self._q._size > self._q._limit
+        return self.queue._size > self.queue._limit
+
+    cdef inline int _put(self, object msg, Py_ssize_t size) except -1:
+        if self._q is not None:
+            self._q.feed_data(msg, size)
+        else:
+            self.queue.feed_data(msg, size)
+        return 0
+
+    cdef inline int _set_stalled(self, object reader) except -1:
+        if self._q is not None:
+            self._q._stalled_reader = reader
+        else:
+            self.queue._stalled_reader = reader
+        return 0
+
+    # -- frames (RFC 6455 §5.2) ---------------------------------------------------------
+
+    cdef int _feed_data(self, bytes data) except -1:
+        cdef const unsigned char *buf
+        cdef Py_ssize_t pos = 0, n, avail, take, cap, partial_len
+        cdef unsigned char b0, b1
+        cdef bint fin, rsv1, rsv2, rsv3
+        cdef int opcode, i
+        cdef unsigned long long frame_len
+        cdef bytes payload
+
+        self._set_stalled(None)
+        if PyBytes_GET_SIZE(self._tail):
+            data = self._tail + data
+            self._tail = b""
+        buf = <const unsigned char *>PyBytes_AS_STRING(data)
+        n = PyBytes_GET_SIZE(data)
+
+        while True:
+            if pos < n and self._queue_full():
+                # Over the high-water mark with bytes left: keep them and wait for the
+                # queue to drain (it calls feed_data(b"") then).  Only with bytes left,
+                # so a read ending on a frame boundary never leaves an empty stall.
+                self._set_stalled(self._weak_self)
+                break
+
+            if self._state == READ_HEADER:
+                if n - pos < 2:
+                    break
+                b0 = buf[pos]
+                b1 = buf[pos + 1]
+                pos += 2
+                fin = b0 >> 7
+                rsv1 = (b0 >> 6) & 1
+                rsv2 = (b0 >> 5) & 1
+                rsv3 = (b0 >> 4) & 1
+                opcode = b0 & 0xF
+                # RSV bits must be 0 unless an extension gives them a meaning; RSV1 is
+                # permessage-deflate's "compressed" bit (RFC 6455 §5.2, RFC 7692 §6).
+                if rsv2 or rsv3 or (rsv1 and not self._compress):
+                    raise WebSocketError(
+                        _PROTOCOL_ERROR, "Received frame with non-zero reserved bits"
+                    )
+                if not (opcode <= OP_BINARY or OP_CLOSE <= opcode <= OP_PONG):
+                    raise WebSocketError(_PROTOCOL_ERROR, "Unexpected opcode=%d" % opcode)
+                # Control frames are never fragmented and carry at most 125 bytes (§5.5).
+                if opcode > 7 and not fin:
+                    raise WebSocketError(_PROTOCOL_ERROR, "Received fragmented control frame")
+                if opcode > 7 and (b1 & 0x7F) > 125:
+                    raise WebSocketError(
+                        _PROTOCOL_ERROR,
+                        "Control frame payload cannot be larger than 125 bytes",
+                    )
+                # Only data frames touch the compression state: control frames may come
+                # between fragments (§5.4) and are never compressed (RFC 7692 §6.1; RSV1
+                # on them is tolerated, as aiohttp does, for peers that set it).  RSV1 is
+                # set on a message's first frame only.
+                if opcode <= 7:
+                    if self._frame_fin or self._compressed == COMPRESSED_NOT_SET:
+                        self._compressed = COMPRESSED_TRUE if rsv1 else COMPRESSED_FALSE
+                    elif rsv1:
+                        raise WebSocketError(
+                            _PROTOCOL_ERROR, "Received frame with non-zero reserved bits"
+                        )
+                    self._frame_fin = fin
+                self._frame_opcode = opcode
+                self._has_mask = b1 >> 7
+                self._len_flag = b1 & 0x7F
+                self._state = READ_PAYLOAD_LENGTH
+
+            if self._state == READ_PAYLOAD_LENGTH:
+                if self._len_flag == 126:
+                    if n - pos < 2:
+                        break
+                    self._to_read = (buf[pos] << 8) | buf[pos + 1]
+                    pos += 2
+                elif self._len_flag == 127:
+                    if n - pos < 8:
+                        break
+                    frame_len = 0
+                    for i in range(8):
+                        frame_len = (frame_len << 8) | buf[pos + i]
+                    if frame_len > <unsigned long long>PY_SSIZE_T_MAX:
+                        raise WebSocketError(
+                            _MESSAGE_TOO_BIG,
+                            "Message size %d exceeds limit %d" % (
+                                <object>frame_len + len(self._partial),
+                                self._max_msg_size or PY_SSIZE_T_MAX,
+                            ),
+                        )
+                    self._to_read = <Py_ssize_t>frame_len
+                    pos += 8
+                else:
+                    self._to_read = self._len_flag
+                # Refuse an oversized data frame before buffering any of it.  aiohttp's
+                # rule: the message so far plus this frame must stay below the limit.
+                if self._max_msg_size and self._frame_opcode <= OP_BINARY:
+                    partial_len = PyByteArray_GET_SIZE(self._partial)
+                    if self._to_read >= self._max_msg_size - partial_len:
+                        raise WebSocketError(
+                            _MESSAGE_TOO_BIG,
+                            "Message size %d exceeds limit %d" % (
+                                self._to_read + partial_len, self._max_msg_size
+                            ),
+                        )
+                self._state = READ_PAYLOAD_MASK if self._has_mask else READ_PAYLOAD
+
+            if self._state == READ_PAYLOAD_MASK:
+                if n - pos < 4:
+                    break
+                memcpy(self._mask, buf + pos, 4)
+                pos += 4
+                self._state = READ_PAYLOAD
+
+            if self._state == READ_PAYLOAD:
+                avail = n - pos
+                if self._gather is None:
+                    if self._to_read <= avail:
+                        # The whole payload is in this read: unmask it on the way out.
+                        payload = _unmasked(buf + pos, self._to_read, self._has_mask,
+                                            self._mask)
+                        pos += self._to_read
+                        self._to_read = 0
+                    else:
+                        # Gather: room for what came plus as much again (at least
+                        # MIN_GROWTH), capped at the declared length.
+                        cap = avail * 2 if avail > MIN_GROWTH // 2 else MIN_GROWTH
+                        if cap > self._to_read:
+                            cap = self._to_read
+                        self._gather = bytearray(cap)
+                        self._gathered = 0
+                        self._gather_from(buf + pos, avail)
+                        pos = n
+                        break
+                else:
+                    take = self._to_read if self._to_read < avail else avail
+                    self._gather_from(buf + pos, take)
+                    pos += take
+                    if self._to_read:
+                        break
+                    payload = PyBytes_FromStringAndSize(
+                        PyByteArray_AS_STRING(self._gather), self._gathered
+                    )
+                    self._gather = None
+                    self._gathered = 0
+                self._handle_frame(payload)
+                self._state = READ_HEADER
+
+        self._tail = data[pos:n] if pos < n else b""
+        return 0
+
+    cdef int _gather_from(self, const unsigned char *src, Py_ssize_t take) except -1:
+        """Append ``src[:take]`` (unmasked) to the frame being gathered; ``take`` is at most
+        ``_to_read``, so the buffer never outgrows the declared length."""
+        cdef Py_ssize_t size = PyByteArray_GET_SIZE(self._gather)
+        cdef Py_ssize_t need = self._gathered + take
+        cdef Py_ssize_t total = self._gathered + self._to_read
+        cdef Py_ssize_t grown
+        if need > size:
+            grown = size * 2 if size < total - size else total
+            if grown < need:
+                grown = need
+            PyByteArray_Resize(self._gather, grown)
+        cdef unsigned char *dst = <unsigned char *>PyByteArray_AS_STRING(self._gather)
+        if self._has_mask:
+            # The key's phase continues where the previous read stopped (§5.3).
+            mask_copy(dst + self._gathered, src, take, self._mask, self._gathered)
+        elif take:
+            memcpy(dst + self._gathered, src, take)
+        self._gathered = need
+        self._to_read -= take
+        return 0
+
+    # -- messages (RFC 6455 §5.4-5.6) ---------------------------------------------------
+
+    cdef int _handle_frame(self, bytes payload) except -1:
+        cdef int opcode = self._frame_opcode
+        cdef bint fin = self._frame_fin
+        cdef bint has_partial
+        cdef Py_ssize_t plen, n
+        cdef bytes merged
+        cdef char *dst
+        cdef int close_code
+        cdef const unsigned char *p
+
+        if opcode <= OP_BINARY:
+            if opcode == OP_CONTINUATION and self._opcode == OP_NOT_SET:
+                raise WebSocketError(
+                    _PROTOCOL_ERROR, "Continuation frame for non started message"
+                )
+            if not fin:
+                if opcode != OP_CONTINUATION:
+                    # A new message may not start inside a fragmented one (§5.4).
+                    if self._opcode != OP_NOT_SET:
+                        raise WebSocketError(
+                            _PROTOCOL_ERROR,
+                            "The opcode in non-fin frame is expected to be zero, got %r"
+                            % opcode,
+                        )
+                    self._opcode = opcode
+                self._partial += payload
+                return 0
+
+            # aiohttp tells a pending message by its gathered bytes (so an empty first
+            # fragment does not count); the same rule here.
+            plen = PyByteArray_GET_SIZE(self._partial)
+            has_partial = plen > 0
+            if opcode == OP_CONTINUATION:
+                opcode = self._opcode
+                self._opcode = OP_NOT_SET
+            elif has_partial:
+                raise WebSocketError(
+                    _PROTOCOL_ERROR,
+                    "The opcode in non-fin frame is expected to be zero, got %r" % opcode,
+                )
+
+            if has_partial:
+                n = PyBytes_GET_SIZE(payload)
+                merged = PyBytes_FromStringAndSize(NULL, plen + n)
+                dst = PyBytes_AS_STRING(merged)
+                memcpy(dst, PyByteArray_AS_STRING(self._partial), plen)
+                memcpy(dst + plen, PyBytes_AS_STRING(payload), n)
+                del self._partial[:]
+            else:
+                merged = payload
+
+            # permessage-deflate: the message is decompressed once it is complete, with
+            # the 4 bytes the sender stripped put back (RFC 7692 §7.2.2).
+            if self._compressed:
+                if self._decompressobj is None:
+                    self._decompressobj = ZLibDecompressor(suppress_deflate_header=True)
+                # One byte past the limit tells "exactly at the limit" from "over it".
+                try:
+                    merged = self._decompressobj.decompress_sync(
+                        merged + _DEFLATE_TRAILING,
+                        self._max_msg_size + 1 if self._max_msg_size else 0,
+                    )
+                except TooManyMembersError as exc:
+                    raise WebSocketError(
+                        _MESSAGE_TOO_BIG, "Compressed message has too many deflate members"
+                    ) from exc
+                if self._max_msg_size and PyBytes_GET_SIZE(merged) > self._max_msg_size:
+                    raise WebSocketError(
+                        _MESSAGE_TOO_BIG,
+                        "Decompressed message exceeds size limit %d" % self._max_msg_size,
+                    )
+
+            n = PyBytes_GET_SIZE(merged)
+            if opcode == OP_TEXT:
+                if self._decode_text:
+                    # Text must be UTF-8 (§5.6, §8.1).
+                    try:
+                        text = PyUnicode_DecodeUTF8(PyBytes_AS_STRING(merged), n, NULL)
+                    except UnicodeDecodeError as exc:
+                        raise WebSocketError(
+                            _INVALID_TEXT, "Invalid UTF-8 text message"
+                        ) from exc
+                    self._put(_message(_MESSAGE_TYPE, _TEXT, text, ""), n)
+                else:
+                    self._put(_message(_TEXT_BYTES_TYPE, _TEXT, merged, ""), n)
+            else:
+                self._put(_message(_MESSAGE_TYPE, _BINARY, merged, ""), n)
+            return 0
+
+        n = PyBytes_GET_SIZE(payload)
+        if opcode == OP_CLOSE:
+            # A close payload is empty or a 2-byte code then UTF-8 text (§5.5.1, §7.4).
+            if n >= 2:
+                p = <const unsigned char *>PyBytes_AS_STRING(payload)
+                close_code = (p[0] << 8) | p[1]
+                if close_code < 3000 and close_code not in _ALLOWED_CLOSE_CODES:
+                    raise WebSocketError(
+                        _PROTOCOL_ERROR, "Invalid close code: %d" % close_code
+                    )
+                try:
+                    reason = PyUnicode_DecodeUTF8(PyBytes_AS_STRING(payload) + 2, n - 2, NULL)
+                except UnicodeDecodeError as exc:
+                    raise WebSocketError(_INVALID_TEXT, "Invalid UTF-8 text message") from exc
+                self._put(_message(_MESSAGE_TYPE, _CLOSE, close_code, reason), 0)
+            elif n:
+                # aiohttp's text shows the payload as it held it: a bytearray when masked.
+                raise WebSocketError(
+                    _PROTOCOL_ERROR,
+                    "Invalid close frame: %s %d %r" % (
+                        fin, opcode, bytearray(payload) if self._has_mask else payload
+                    ),
+                )
+            else:
+                self._put(_message(_MESSAGE_TYPE, _CLOSE, 0, ""), 0)
+        elif opcode == OP_PING:
+            self._put(_message(_MESSAGE_TYPE, _PING, payload, ""), n)
+        else:
+            self._put(_message(_MESSAGE_TYPE, _PONG, payload, ""), n)
+        return 0
