@@ -93,7 +93,7 @@ def method_text(settings):
              "other processes is not counted)" if settings.clock == "cpu" else
              "wall-clock time (time.perf_counter)")
     return (
-        "interleaved rounds (each round times every contender once, in rotating order); "
+        "interleaved rounds (each round times every contender once, in a fresh random order); "
         + clock + "; "
         "inner loop counts calibrated to ~%.1f ms per sample; %d-%d rounds per case within "
         "~%.1f s; garbage collector paused while timing (as timeit does); reported: median "

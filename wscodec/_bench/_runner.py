@@ -3,7 +3,7 @@
 Each contender's statement is compiled into its own loop function (as ``timeit`` does, so
 no extra Python call is added per operation).  Its inner loop count is calibrated so one
 sample lasts about ``target_sample`` seconds.  Then every round times every contender once,
-starting at a different contender each round, so slow drifts of a shared machine (another
+in a fresh random order each round, so slow drifts of a shared machine (another
 process waking up, frequency changes) fall on all contenders alike.  The reported figure is
 the median over rounds.
 
@@ -20,6 +20,7 @@ the library.  Reference counting still frees everything the contenders allocate.
 """
 
 import gc
+import random
 import statistics
 import time
 
@@ -193,9 +194,14 @@ def _time(timed, settings, clock):
         per_round = sum(estimates.values())
         rounds = int(settings.budget / max(per_round, 1e-9))
         rounds = max(settings.min_rounds, min(settings.max_rounds, rounds))
-        k = len(timed)
-        for r in range(rounds):
-            for i in range(k):
-                result, loop = timed[(r + i) % k]
+        # A fresh random order every round: with a fixed rotation each contender always runs
+        # right after the same neighbour and inherits its side effects (for large payloads:
+        # the page faults of memory that neighbour just returned to the OS).  Seeded, so a
+        # run is repeatable.
+        order = list(timed)
+        rng = random.Random(0x5753)
+        for _ in range(rounds):
+            rng.shuffle(order)
+            for result, loop in order:
                 result.samples.append(loop(result.loops, clock) / result.loops)
     return rounds
