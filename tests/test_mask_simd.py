@@ -186,6 +186,33 @@ def test_large_offsets_and_lengths(name):
         assert run_in_place(name, data, KEY, offset, 7) == expected
 
 
+def reference_fast(data, key, offset=0):
+    """The same definition for large payloads: one translation table per key position."""
+    out = bytearray(len(data))
+    for j in range(4):
+        k = key[(offset + j) % 4]
+        out[j::4] = data[j::4].translate(bytes(b ^ k for b in range(256)))
+    return bytes(out)
+
+
+STREAM_MIN = 8 * 1024 * 1024  # WSC_MASK_STREAM_MIN in simd/mask_simd.h
+
+
+@pytest.mark.parametrize("name", KERNELS)
+def test_streaming_stores_beyond_the_caches(name):
+    # Out of place from 8 MiB on, the x86-64 kernels write with streaming stores; the
+    # lengths straddle that threshold and the destinations sit at several alignments.
+    data = os.urandom(STREAM_MIN + 200)
+    for n, dst_at, src_at, offset in [(STREAM_MIN - 1, 0, 0, 1), (STREAM_MIN, 5, 0, 0),
+                                      (STREAM_MIN + 1, 17, 3, 2), (STREAM_MIN + 131, 31, 9, 3)]:
+        src = bytes(src_at) + data[:n]
+        dst = bytearray([GUARD]) * (dst_at + n + 40)
+        mask_c._run_kernel(name, dst, dst_at, src, src_at, n, KEY, offset)
+        assert dst[dst_at:dst_at + n] == reference_fast(data[:n], KEY, offset), (n, dst_at)
+        assert dst[:dst_at] == bytes([GUARD]) * dst_at
+        assert dst[dst_at + n:] == bytes([GUARD]) * 40
+
+
 @settings(max_examples=150, deadline=None)
 @given(data=st.binary(max_size=600), key=st.binary(min_size=4, max_size=4),
        offset=st.integers(0, 3), dst_at=st.integers(0, 40), src_at=st.integers(0, 40))
