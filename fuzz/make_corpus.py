@@ -53,7 +53,7 @@ REQUEST = (
 RESPONSE = (
     "Upgrade: websocket\n"
     "Connection: Upgrade\n"
-    "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRk+xE+o=\n"
+    "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\n"
     "Sec-WebSocket-Protocol: chat\n"
 )
 # RFC 7692 §7.1 offers and responses.
