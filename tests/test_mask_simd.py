@@ -77,9 +77,8 @@ def test_kernels_match_the_cpu():
     assert KERNELS[0] == "none"
     if X86_64:
         assert "sse2" in KERNELS  # the x86-64 baseline
-        flags = _cpu_flags()
-        if flags is not None and sys.platform.startswith("linux") and sysconfig.get_config_var(
-                "CC") and "gcc" in sysconfig.get_config_var("CC") + "clang":
+        flags = _cpu_flags()  # Linux only; there the build uses GCC or clang (AVX2 kernel)
+        if flags is not None:
             assert ("avx2" in KERNELS) == ("avx2" in flags)
     elif AARCH64 and sys.byteorder == "little" and sys.platform != "win32":
         assert "neon" in KERNELS
