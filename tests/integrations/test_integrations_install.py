@@ -43,20 +43,38 @@ def clean():
 def test_peers_under_test_are_importable():
     # With the `integrations` extra every library is installed; a missing one would silently
     # shrink the parametrized tests below.
-    require("wsproto", "websockets", "websocket", "tornado", "autobahn")
+    require("wsproto", "websockets", "websocket", "tornado", "autobahn", "aiohttp")
     expected = {"websockets", "websocket_client", "tornado", "autobahn"}
     if not _select.NO_EXTENSIONS:
-        # Only the compiled FrameProtocol replaces wsproto's (its pure twin is wsproto's own).
-        expected.add("wsproto")
+        # Only the compiled FrameProtocol replaces wsproto's (its pure twin is wsproto's own),
+        # and only the compiled reader replaces aiohttp's (likewise).
+        expected.update(("wsproto", "aiohttp"))
     assert set(AVAILABLE) == expected
 
 
-def test_aiohttp_is_never_reported_patched():
+def test_aiohttp_reader_and_queue_bound_together():
     require("aiohttp")
-    assert integrations.patches("aiohttp") == []
-    assert integrations.install("aiohttp") == []
-    assert "aiohttp" not in integrations.install()
-    assert integrations.installed() == AVAILABLE
+    import aiohttp._websocket.reader as reader
+    import aiohttp.client
+    import aiohttp.web_ws
+
+    if _select.NO_EXTENSIONS:
+        # The pure twin is aiohttp's own pair: nothing to replace, never reported.
+        assert integrations.patches("aiohttp") == []
+        assert integrations.install("aiohttp") == []
+        return
+    from wscodec import _aiohttp_c
+
+    assert integrations.install("aiohttp") == ["aiohttp"]
+    for owner in (aiohttp.web_ws, aiohttp.client):
+        assert owner.WebSocketReader is _aiohttp_c.WebSocketReader
+        assert owner.WebSocketDataQueue is _aiohttp_c.WebSocketDataQueue
+    # aiohttp's own module keeps its classes (its tests and its internals use them).
+    assert reader.WebSocketReader is not _aiohttp_c.WebSocketReader
+    assert integrations.uninstall("aiohttp") == ["aiohttp"]
+    for owner in (aiohttp.web_ws, aiohttp.client):
+        assert owner.WebSocketReader is reader.WebSocketReader
+        assert owner.WebSocketDataQueue is reader.WebSocketDataQueue
 
 
 @pytest.mark.parametrize("name", AVAILABLE)
