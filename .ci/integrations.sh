@@ -11,8 +11,7 @@
 #    tests/integrations/wscodec_pytest_plugin.py (which also checks before every test that the
 #    patched names are still wscodec's), tornado's unittest runner through
 #    tests/integrations/run_with_wscodec.py.  Tests left out are deselected below by id, each
-#    with its reason.  aiohttp has nothing replaced (wscodec/integrations/aiohttp.py), so its
-#    suite is not run here.
+#    with its reason.
 #
 #   WSCODEC_INTEGRATIONS_BASELINE=1    also run every peer suite without wscodec first
 #   WSCODEC_INTEGRATIONS_REUSE_VENV=1  keep the venv of a previous run (local iterations)
@@ -33,7 +32,11 @@ PLUGIN_DIR=$TESTS/tests/integrations
 BASELINE=${WSCODEC_INTEGRATIONS_BASELINE:-0}
 
 # The versions in pyproject.toml's `integrations` extra.
-PEERS=(wsproto==1.3.2 websocket-client==1.9.2 tornado==6.6.1 autobahn==26.10.2)
+PEERS=(wsproto==1.3.2 websocket-client==1.9.2 tornado==6.6.1 autobahn==26.10.2 aiohttp==3.14.5)
+# What aiohttp's WebSocket tests need beyond pytest (the versions of its requirements/test.txt):
+# pytest-mock and freezegun are imported by its tests, pytest-timeout reads its `timeout`
+# option and coverage is named by one of its warning filters.
+AIOHTTP_TEST_DEPS=(pytest-mock==3.15.1 freezegun==1.5.5 pytest-timeout==2.4.0 coverage==7.14.1)
 
 if [ "${WSCODEC_INTEGRATIONS_REUSE_VENV:-0}" = 1 ] && [ -x "$VENV/bin/python" ]; then
     log "reusing $VENV (WSCODEC_INTEGRATIONS_REUSE_VENV=1)"
@@ -47,6 +50,7 @@ else
     . "$VENV/bin/activate"
     python -m pip install -q --upgrade pip
     WSCODEC_REQUIRE_EXTENSIONS=1 python -m pip install -q ".[test,integrations]"
+    python -m pip install -q "${AIOHTTP_TEST_DEPS[@]}"
 fi
 copy_tests "$TESTS"
 assert_twin python c
@@ -105,6 +109,27 @@ EXTRA_PATH="$SRC/websocket_client-1.9.2" suite websocket_client "$SRC/websocket_
 # Twisted and WAMP parts do not touch what wscodec replaces.  (Its pytest.ini adds -q.)
 USE_ASYNCIO=1 EXTRA_PATH="$SRC/autobahn-26.10.2/src" suite autobahn "$SRC/autobahn-26.10.2" \
     src/autobahn/websocket/test src/autobahn/nvx/test
+
+# aiohttp: the WebSocket tests (reader, queue, handshake, writer, server and client, unit and
+# functional).  They run from a copy of the sdist's tests/ and pytest.ini alone, so that the
+# installed (compiled) aiohttp 3.14.5 is the one imported, not the sdist's uncompiled source.
+# Its addopts need pytest-xdist and pytest-cov: they are replaced by the two options of them
+# that select tests (strict markers, and its default marker filter).  The parser and queue
+# unit tests import aiohttp._websocket.reader directly and so test aiohttp's own classes
+# (wscodec leaves that module alone); the server and client tests run on wscodec's, including
+# the ones that inspect the queue's stall slot (_stalled_reader).  One test re-binds
+# aiohttp.web_ws/aiohttp.client.WebSocketDataQueue to a subclass of aiohttp's queue while
+# wscodec's reader stays bound: wscodec's reader hands such a queue to aiohttp's reader.
+# Nothing is deselected.
+AIOHTTP_TESTS=$SRC/aiohttp-tests
+mkdir -p "$AIOHTTP_TESTS"
+cp -R "$SRC/aiohttp-3.14.5/tests" "$SRC/aiohttp-3.14.5/pytest.ini" "$AIOHTTP_TESTS/"
+EXTRA_PATH="" suite aiohttp "$AIOHTTP_TESTS" -q -o addopts="" --strict-markers \
+    -m "not dev_mode and not autobahn and not internal" \
+    tests/test_websocket_parser.py tests/test_websocket_data_queue.py \
+    tests/test_websocket_handshake.py tests/test_websocket_writer.py \
+    tests/test_web_websocket.py tests/test_web_websocket_functional.py \
+    tests/test_client_ws.py tests/test_client_ws_functional.py
 
 # tornado: its own unittest runner (it counts logged warnings, which pytest would not), on
 # the WebSocket tests and the util tests (which test _websocket_mask).
