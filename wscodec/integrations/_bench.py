@@ -329,6 +329,68 @@ def _autobahn_utf8(case, with_wscodec):
     return _bench_api().Prepared("v.reset(); v.validate(data)", ns, result)
 
 
+# == aiohttp ==============================================================================
+
+
+class _FlowControl:
+    """The protocol side of aiohttp's queue: pause/resume reading (no transport here)."""
+
+    _reading_paused = False
+
+    def pause_reading(self):
+        self._reading_paused = True
+
+    def resume_reading(self):
+        self._reading_paused = False
+
+
+# A queue limit the benchmarks never reach: parsing never stalls mid-read.
+_AIOHTTP_LIMIT = 2 ** 30
+
+
+def _aiohttp_decode(frames, size, text, read_size=None):
+    def build():
+        import wscodec
+
+        opcode = wscodec.Opcode.TEXT if text else wscodec.Opcode.BINARY
+        payload = _text(size) if text else _payload(size, 8)
+        stream = b"".join(
+            wscodec.encode_frame(opcode, payload, mask=KEY) for _ in range(frames)
+        )
+        step = read_size or len(stream)
+        reads = [stream[i:i + step] for i in range(0, len(stream), step)]
+        return {"reads": reads, "expected": (frames, payload.decode() if text else payload)}
+
+    def prepare(case, with_wscodec):
+        originals = _originals("aiohttp")
+        if "WebSocketReader" not in originals:
+            raise _bench_api().Unavailable("n/a: no compiled reader (nothing replaced)")
+        queue_cls = originals["WebSocketDataQueue"][1 if with_wscodec else 0]
+        reader_cls = originals["WebSocketReader"][1 if with_wscodec else 0]
+        reads = case.inputs["reads"]
+        ns = {"Q": queue_cls, "R": reader_cls, "flow": _FlowControl(), "reads": reads,
+              "limit": _AIOHTTP_LIMIT, "drain": collections.deque(maxlen=0).extend}
+
+        def result():
+            queue = queue_cls(_FlowControl(), _AIOHTTP_LIMIT, loop=None)
+            reader = reader_cls(queue, 0, compress=False, decode_text=True)
+            for data in reads:
+                if reader.feed_data(data) != (False, b""):
+                    raise AssertionError(queue.exception())
+            messages = [msg for msg, _ in queue._buffer]
+            return (len(messages), messages[-1].data)
+
+        # A connection's reader and queue, as aiohttp.web_ws makes them at prepare(), fed
+        # the socket reads; the queue (messages held until read) goes with each round.
+        return _bench_api().Prepared(
+            "r = R(Q(flow, limit, loop=None), 0, compress=False, decode_text=True); "
+            "drain(map(r.feed_data, reads))",
+            ns, result,
+        )
+
+    return build, prepare
+
+
 def cases():
     """Every integration case (``wscodec._bench`` Case objects), in report order."""
     out = []
@@ -377,4 +439,27 @@ def cases():
             "autobahn", _mask_build(size, 7), _autobahn_mask, nbytes=size, quick=True)
     add("autobahn/validate-utf8-4KiB", "autobahn: Utf8Validator on a 4 KiB text message",
         "autobahn", _autobahn_utf8_build(4 * KiB), _autobahn_utf8, nbytes=4 * KiB)
+
+    b, p = _aiohttp_decode(SMALL_FRAMES, SMALL_SIZE, True)
+    add("aiohttp/decode-text-125B-x1000", "aiohttp: a server reader decodes 1000 masked "
+        "125 B text frames (one read) into its queue", "aiohttp", b, p,
+        nbytes=SMALL_FRAMES * SMALL_SIZE, items=SMALL_FRAMES, item_label="frame", quick=True,
+        plot_rate=False)
+    b, p = _aiohttp_decode(SMALL_FRAMES, SMALL_SIZE, False)
+    add("aiohttp/decode-binary-125B-x1000", "aiohttp: a server reader decodes 1000 masked "
+        "125 B binary frames (one read) into its queue", "aiohttp", b, p,
+        nbytes=SMALL_FRAMES * SMALL_SIZE, items=SMALL_FRAMES, item_label="frame",
+        plot_rate=False)
+    b, p = _aiohttp_decode(4, MiB, False)
+    add("aiohttp/decode-binary-1MiB-x4", "aiohttp: a server reader decodes 4 masked 1 MiB "
+        "binary frames (one read)", "aiohttp", b, p, nbytes=4 * MiB, items=4,
+        item_label="frame", quick=True)
+    b, p = _aiohttp_decode(1, MiB, False, read_size=64 * KiB)
+    add("aiohttp/decode-binary-1MiB-64KiB-reads", "aiohttp: a server reader decodes a "
+        "masked 1 MiB binary frame arriving in 64 KiB reads", "aiohttp", b, p, nbytes=MiB,
+        item_label="frame")
+    b, p = _aiohttp_decode(1, MiB, True, read_size=64 * KiB)
+    add("aiohttp/decode-text-1MiB-64KiB-reads", "aiohttp: a server reader decodes a "
+        "masked 1 MiB text frame arriving in 64 KiB reads", "aiohttp", b, p, nbytes=MiB,
+        item_label="frame")
     return out
