@@ -44,20 +44,35 @@ def run(coro):
 # --- websockets client <-> aiohttp server ------------------------------------------------
 
 
-# aiohttp has nothing replaced (see wscodec.integrations.aiohttp), so wscodec can only be on
-# the websockets side here.
-@pytest.mark.parametrize("side", ["client"])
-def test_websockets_client_aiohttp_server(side):
+def aiohttp_reader_expected(installed):
+    """The reader class an aiohttp connection must be using."""
+    import aiohttp._websocket.reader as reader
+
+    if installed and integrations.patches("aiohttp"):
+        from wscodec import _aiohttp_c
+
+        return _aiohttp_c.WebSocketReader
+    return reader.WebSocketReader
+
+
+# Both libraries negotiate permessage-deflate by default (websockets offers it, aiohttp's
+# server accepts it), so compressed messages cross too; ``compress`` turns it off.
+@pytest.mark.parametrize("compress", [True, False])
+@pytest.mark.parametrize("side", SIDES)
+def test_websockets_client_aiohttp_server(side, compress):
     require("aiohttp", "websockets")
     from aiohttp import WSMsgType, web
     from websockets.asyncio.client import connect
 
-    install_for(side, "websockets", None)
+    install_for(side, "websockets", "aiohttp")
+    expected_reader = aiohttp_reader_expected(side != "client")
     seen = {}
 
     async def handler(request):
-        ws = web.WebSocketResponse(max_msg_size=0)
+        ws = web.WebSocketResponse(max_msg_size=0, compress=compress)
         await ws.prepare(request)
+        seen["reader"] = type(ws._parser)
+        seen["compress"] = ws.compress
         async for msg in ws:
             if msg.type == WSMsgType.TEXT:
                 if msg.data == "close please":
@@ -89,6 +104,58 @@ def test_websockets_client_aiohttp_server(side):
             return out
         finally:
             await runner.cleanup()
+
+    out = run(main())
+    assert out == [TEXT, BINARY_SMALL, BINARY_LARGE, (CLOSE_CODE, CLOSE_REASON)]
+    assert seen["reader"] is expected_reader
+    assert bool(seen["compress"]) is compress
+
+
+# --- aiohttp client <-> websockets server ------------------------------------------------
+
+
+@pytest.mark.parametrize("compress", [15, 0])
+@pytest.mark.parametrize("side", SIDES)
+def test_aiohttp_client_websockets_server(side, compress):
+    aiohttp = require("aiohttp")
+    require("websockets")
+    from aiohttp import WSMsgType
+    from websockets.asyncio.server import serve
+
+    install_for(side, "aiohttp", "websockets")
+    expected_reader = aiohttp_reader_expected(side != "server")
+
+    async def handler(ws):
+        async for message in ws:
+            if message == "close please":
+                await ws.close(CLOSE_CODE, CLOSE_REASON)
+                return
+            await ws.send(message)
+
+    async def main():
+        async with serve(handler, "127.0.0.1", 0, max_size=None) as server:
+            port = server.sockets[0].getsockname()[1]
+            async with aiohttp.ClientSession() as session:
+                async with session.ws_connect(
+                    "ws://127.0.0.1:%d/" % port, max_msg_size=0, compress=compress
+                ) as ws:
+                    assert type(ws._parser) is expected_reader
+                    assert bool(ws.compress) is bool(compress)  # the server picks the window
+                    out = []
+                    for m in (TEXT, BINARY_SMALL, BINARY_LARGE):
+                        if isinstance(m, str):
+                            await ws.send_str(m)
+                        else:
+                            await ws.send_bytes(m)
+                        msg = await ws.receive()
+                        assert msg.type == (WSMsgType.TEXT if isinstance(m, str)
+                                            else WSMsgType.BINARY)
+                        out.append(msg.data)
+                    await ws.send_str("close please")
+                    msg = await ws.receive()
+                    assert msg.type == WSMsgType.CLOSE
+                    out.append((msg.data, msg.extra))
+                    return out
 
     out = run(main())
     assert out == [TEXT, BINARY_SMALL, BINARY_LARGE, (CLOSE_CODE, CLOSE_REASON)]
