@@ -582,3 +582,53 @@ def test_module_exports():
     for name in handshake.__all__:
         assert hasattr(handshake, name)
     assert wscodec.PerMessageDeflate is PerMessageDeflate
+
+
+# -- header block bounds (SECURITY.md) -----------------------------------------------------
+
+_BOUNDS_REQUEST = [
+    ("Host", "server.example.com"), ("Upgrade", "websocket"), ("Connection", "Upgrade"),
+    ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="), ("Sec-WebSocket-Version", "13"),
+]
+
+
+def test_header_count_bound():
+    fill = handshake.MAX_HEADERS - len(_BOUNDS_REQUEST)
+    # Exactly the limit is accepted; repeated fields still join in order (RFC 9110 §5.3).
+    request = handshake.validate_request(_BOUNDS_REQUEST + [("Sec-WebSocket-Protocol", "p%d" % i) for i in range(fill)])
+    assert request.subprotocols == ["p%d" % i for i in range(fill)]
+    with pytest.raises(HandshakeError) as info:
+        handshake.validate_request(_BOUNDS_REQUEST + [("X-Filler", "x")] * (fill + 1))
+    assert info.value.status == 400
+    response = [("Upgrade", "websocket"), ("Connection", "Upgrade"),
+                ("Sec-WebSocket-Accept", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")]
+    with pytest.raises(HandshakeError) as info:
+        handshake.validate_response(101, response + [("X-Filler", "x")] * handshake.MAX_HEADERS,
+                                    "dGhlIHNhbXBsZSBub25jZQ==")
+    assert info.value.status == 101
+
+
+def test_header_bytes_bound():
+    used = sum(len(n) + len(v) for n, v in _BOUNDS_REQUEST)
+    room = handshake.MAX_HEADER_BYTES - used - len("X-Filler")
+    handshake.validate_request(_BOUNDS_REQUEST + [("X-Filler", "x" * room)])
+    with pytest.raises(HandshakeError) as info:
+        handshake.validate_request(_BOUNDS_REQUEST + [("X-Filler", "x" * (room + 1))])
+    assert info.value.status == 400
+
+
+def test_many_repeated_fields_are_refused_quickly():
+    # Regression: repeated fields were joined by repeated string concatenation, quadratic in
+    # their number (40,000 one-word Sec-WebSocket-Protocol fields took about 20 s).  Now the
+    # count bound refuses the block after MAX_HEADERS fields, without reading the rest.
+    seen = []
+
+    def fields():
+        yield from _BOUNDS_REQUEST
+        for i in range(4 * handshake.MAX_HEADERS):
+            seen.append(i)
+            yield ("Sec-WebSocket-Protocol", "abcdefgh")
+
+    with pytest.raises(HandshakeError):
+        handshake.validate_request(fields())
+    assert len(seen) == handshake.MAX_HEADERS - len(_BOUNDS_REQUEST) + 1

@@ -39,6 +39,13 @@ GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 _OWS = " \t"
 
+#: Bounds on the header block given to :func:`validate_request` and :func:`validate_response`.
+#: The HTTP layer that read the headers should already hold them to less (h11: 16 KiB); these
+#: are a second line, so that a caller without such a limit still does bounded work.
+#: Exceeding either fails the handshake (400 for a request).
+MAX_HEADERS = 256
+MAX_HEADER_BYTES = 64 * 1024
+
 
 class Request(NamedTuple):
     """What a valid opening request asked for (RFC 6455 §4.2.1)."""
@@ -91,12 +98,14 @@ def _valid_key(key):
 # -- headers -----------------------------------------------------------------------------
 
 
-def _collect(headers):
-    """``{lowercase name: joined value}`` from a mapping or a sequence of pairs."""
+def _collect(headers, fail):
+    """``{lowercase name: joined value}`` from a mapping or a sequence of pairs; ``fail`` is
+    called when the block exceeds MAX_HEADERS fields or MAX_HEADER_BYTES."""
     if isinstance(headers, (str, bytes, bytearray)):
         raise TypeError("headers must be a mapping or a sequence of (name, value) pairs")
     items = headers.items() if hasattr(headers, "items") else headers
-    out = {}
+    lists = {}
+    count = size = 0
     try:
         iterator = iter(items)
     except TypeError:
@@ -108,11 +117,16 @@ def _collect(headers):
             raise TypeError("each header must be a (name, value) pair, not %r" % (pair,)) from None
         if not isinstance(name, str) or not isinstance(value, str):
             raise TypeError("header names and values must be str, not %r" % (pair,))
-        key = name.lower()
-        value = value.strip(_OWS)
-        # RFC 9110 §5.3: repeated fields combine into one comma-separated list.
-        out[key] = out[key] + ", " + value if key in out else value
-    return out
+        count += 1
+        size += len(name) + len(value)
+        if count > MAX_HEADERS:
+            fail("more than %d header fields" % MAX_HEADERS)
+        if size > MAX_HEADER_BYTES:
+            fail("header fields longer than %d bytes in all" % MAX_HEADER_BYTES)
+        lists.setdefault(name.lower(), []).append(value.strip(_OWS))
+    # RFC 9110 §5.3: repeated fields combine into one comma-separated list (joined once, so
+    # the work stays linear in the number of repeats).
+    return {key: ", ".join(values) for key, values in lists.items()}
 
 
 def _tokens(value):
@@ -158,10 +172,11 @@ def validate_request(headers, *, method="GET", http_version="HTTP/1.1"):
     """
     if not isinstance(method, str) or not isinstance(http_version, str):
         raise TypeError("method and http_version must be str")
-    fields = _collect(headers)
 
     def fail(reason):
         raise HandshakeError(400, reason)
+
+    fields = _collect(headers, fail)
 
     # §4.2.1 item 1: an HTTP/1.1 or higher GET request.  Only HTTP/1.1 carries Upgrade.
     if method != "GET":
@@ -328,10 +343,11 @@ def validate_response(status, headers, key, *, subprotocols=(), extensions=None)
         raise TypeError("key must be str, not %s" % type(key).__name__)
     protos = _subprotocols(subprotocols)
     offers = _offers(extensions)
-    fields = _collect(headers)
 
     def fail(reason):
         raise HandshakeError(status, reason)
+
+    fields = _collect(headers, fail)
 
     # §4.1 client step 1: anything but 101 is not a WebSocket handshake.
     if status != 101:
