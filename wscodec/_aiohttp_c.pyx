@@ -178,18 +178,14 @@ cdef class WebSocketDataQueue:
             self._waiter = None
             _set_exception(waiter, exc, exc_cause)
 
-    cdef void _release_waiter(self) noexcept:
+    cdef int _release_waiter(self) except -1:
         waiter = self._waiter
         if waiter is None:
-            return
+            return 0
         self._waiter = None
-        try:
-            if not waiter.done():
-                waiter.set_result(None)
-        except BaseException:
-            # A future's done()/set_result() raise only on a misuse of the loop; keep the
-            # queue consistent (aiohttp's compiled queue swallows it the same way).
-            pass
+        if not waiter.done():
+            waiter.set_result(None)
+        return 0
 
     def feed_eof(self):
         self._eof = True

@@ -247,9 +247,13 @@ def test_same_as_aiohttp(ours, specs, closing, cuts, drains, limit, max_msg_size
     got = run((ours.WebSocketDataQueue, ours.WebSocketReader), chunks, drains, **kwargs)
     for name, pair in pairs(ours):
         assert got == run(pair, chunks, drains, **kwargs), name
-    # Our reader on aiohttp's pure-Python queue behaves the same too.
+    # Our reader on aiohttp's pure-Python queue behaves the same too, and so does it on
+    # aiohttp's compiled queue (which it hands to aiohttp's reader).
     assert got == run((reader_py.WebSocketDataQueue, ours.WebSocketReader), chunks, drains,
                       **kwargs)
+    if reader_c is not None:
+        assert got == run((reader_c.WebSocketDataQueue, ours.WebSocketReader), chunks,
+                          drains, **kwargs)
 
 
 @settings(max_examples=40, deadline=None)
