@@ -27,7 +27,7 @@ from cpython.tuple cimport PyTuple_SET_ITEM
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.string cimport memcpy
 
-from wscodec._mask_c cimport mask_copy
+from wscodec._mask_c cimport MASK_NOGIL_THRESHOLD, mask_copy
 
 
 cdef extern from "Python.h":
@@ -127,7 +127,12 @@ cdef inline bytes _unmasked(const unsigned char *src, Py_ssize_t n, bint masked,
     cdef bytes out = PyBytes_FromStringAndSize(NULL, n)
     cdef unsigned char *dst = <unsigned char *>PyBytes_AS_STRING(out)
     if masked:
-        mask_copy(dst, src, n, key, 0)
+        if n >= MASK_NOGIL_THRESHOLD:
+            # Long payloads: other threads run meanwhile (both buffers are ours alone).
+            with nogil:
+                mask_copy(dst, src, n, key, 0)
+        else:
+            mask_copy(dst, src, n, key, 0)
     elif n:
         memcpy(dst, src, n)
     return out
@@ -274,6 +279,7 @@ cdef class WebSocketReader:
     cdef Py_ssize_t _gathered
     cdef object _decompressobj
     cdef object _delegate               # aiohttp's own reader, for aiohttp's compiled queue
+    cdef bint _busy                     # a feed_data() is under way
 
     def __init__(self, queue, max_msg_size, compress, decode_text):
         max_msg_size = int(max_msg_size)
@@ -282,6 +288,7 @@ cdef class WebSocketReader:
         self.queue = queue
         self._q = queue if isinstance(queue, WebSocketDataQueue) else None
         self._delegate = None
+        self._busy = False
         if (
             self._q is None
             and _aiohttp_reader_c is not None
@@ -323,12 +330,23 @@ cdef class WebSocketReader:
             data = bytes(data)
         if self._exc is not None:
             return (True, data)
+        # Long payloads are unmasked without the GIL, when another thread may call in: a
+        # second feed_data() is a reader shared between threads, refused before it can touch
+        # any state.
+        if self._busy:
+            raise RuntimeError(
+                "WebSocketReader.feed_data() is already running; a reader belongs to one "
+                "connection and is not to be shared between threads"
+            )
+        self._busy = True
         try:
             self._feed_data(<bytes>data)
         except Exception as exc:
             self._exc = exc
             _set_exception(self.queue, exc)
             return _FAILED
+        finally:
+            self._busy = False
         return _FED
 
     # -- the queue, ours through C, any other through its Python attributes -------------
@@ -516,9 +534,15 @@ cdef class WebSocketReader:
                 grown = need
             PyByteArray_Resize(self._gather, grown)
         cdef unsigned char *dst = <unsigned char *>PyByteArray_AS_STRING(self._gather)
+        cdef Py_ssize_t at = self._gathered
+        cdef const unsigned char *key = self._mask
         if self._has_mask:
             # The key's phase continues where the previous read stopped (§5.3).
-            mask_copy(dst + self._gathered, src, take, self._mask, self._gathered)
+            if take >= MASK_NOGIL_THRESHOLD:
+                with nogil:
+                    mask_copy(dst + at, src, take, key, at)
+            else:
+                mask_copy(dst + at, src, take, key, at)
         elif take:
             memcpy(dst + self._gathered, src, take)
         self._gathered = need
