@@ -329,3 +329,50 @@ def test_constructor_arguments(ours):
     assert reader.feed_data(bytearray(b"\x81\x02hi")) == (False, b"")
     msg = take(queue)
     assert msg == ("msg", "WSMessageTextBytes", (WSMsgType.TEXT, b"hi", ""))
+
+
+def test_reentrant_feed_is_refused(ours):
+    """A feed_data() while another one runs (a reader shared between threads) is refused
+    with RuntimeError, which ends the stream like any reader failure."""
+
+    class Reentrant(ours.WebSocketDataQueue):
+        def feed_data(self, data, size):
+            super().feed_data(data, size)
+            with pytest.raises(RuntimeError, match="already running"):
+                self.reader.feed_data(b"\x81\x00")
+            self.refused = True
+
+    queue = Reentrant(Protocol(), 2 ** 16, loop=None)
+    queue.reader = ours.WebSocketReader(queue, 0, compress=False, decode_text=True)
+    assert queue.reader.feed_data(b"\x81\x02hi") == (False, b"")
+    assert queue.refused
+    assert take(queue) == ("msg", "WSMessage", (WSMsgType.TEXT, "hi", ""))
+
+
+@pytest.mark.parametrize("collected", [False, True])
+def test_stalled_reader_resumes_or_reports_its_loss(ours, collected):
+    """Over the high-water mark the reader parks the rest of a read; draining the queue
+    resumes it, and a reader collected meanwhile is reported after the queued messages, as
+    aiohttp's pure-Python pair does."""
+    import gc
+
+    def scenario(Queue, Reader):
+        proto = Protocol()
+        queue = Queue(proto, 1, loop=None)
+        reader = Reader(queue, 0, compress=False, decode_text=True)
+        assert reader.feed_data(b"\x82\x01x" * 6) == (False, b"")
+        log = [("state", queue._size, len(queue._buffer), list(proto.calls),
+                queue._stalled_reader is not None)]
+        if collected:
+            del reader
+            gc.collect()
+        for _ in range(8):
+            log.append(take(queue))
+        log.append(("end", queue._size, list(proto.calls)))
+        return log
+
+    got = scenario(ours.WebSocketDataQueue, ours.WebSocketReader)
+    assert got[0][-1] is True  # it did stall
+    assert got == scenario(reader_py.WebSocketDataQueue, reader_py.WebSocketReader)
+    messages = [entry for entry in got if entry[0] == "msg"]
+    assert len(messages) == (1 if collected else 6)
