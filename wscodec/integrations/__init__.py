@@ -50,8 +50,9 @@ def install(*names):
     """Patch the named libraries (no names: every supported library that imports).
 
     Returns the names now patched, in ``SUPPORTED`` order (a library for which wscodec has
-    nothing to replace, such as wsproto or aiohttp on the pure twins, is never in it).  A library named explicitly that
-    cannot be imported raises ``ImportError``; an unknown name raises ``ValueError``.
+    nothing to replace, such as wsproto or aiohttp on the pure twins, is never in it).  A
+    library named explicitly that cannot be imported raises ``ImportError``; an unknown name
+    raises ``ValueError``.
     Installing a library twice changes nothing the second time.
     """
     explicit = bool(names)
