@@ -12,9 +12,12 @@ rm -rf .venv
 . .venv/bin/activate
 python -m pip install -q --upgrade pip
 
+# Both runs happen even when the first fails; the stage fails if either did.
+status=0
 log "compiled twin"
 WSCODEC_REQUIRE_EXTENSIONS=1 pip install -q -e ".[test]"
-python -m pytest
+python -m pytest || status=1
 
 log "pure twin (WSCODEC_NO_EXTENSIONS=1)"
-WSCODEC_NO_EXTENSIONS=1 python -m pytest
+WSCODEC_NO_EXTENSIONS=1 python -m pytest || status=1
+exit $status
