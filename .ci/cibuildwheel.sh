@@ -17,7 +17,7 @@ IMAGE=$(bash "$ROOT/scripts/build-ci-image.sh")
 OUT=$CI_WORK/cibw-wheelhouse
 rm -rf "$OUT"
 
-log "cibuildwheel $(cibuildwheel --version | awk '{print $2}') builds: $BUILDS (image $IMAGE)"
+log "cibuildwheel $(python -c 'import importlib.metadata as m; print(m.version("cibuildwheel"))') builds: $BUILDS (image $IMAGE)"
 CIBW_BUILD=$BUILDS \
 CIBW_CONTAINER_ENGINE=podman \
 CIBW_MANYLINUX_X86_64_IMAGE=$IMAGE \
