@@ -3,6 +3,9 @@
     python tests/isolated/leak_check.py <c|python> <concern> <iterations> [<cheap iterations>]
 
 Every case below calls one public API (a success path or one of its error paths) in a loop.
+A case is marked cheap when one call of the compiled twin takes about 3 us or less (measured:
+the success paths of masking, UTF-8 checks, framing and frame decoding); raising an
+exception costs more.
 After a warm-up (caches, free lists and interned objects settle), the loop runs
 ``iterations`` times (``cheap iterations`` for the calls marked cheap) and then checks that
 
@@ -79,13 +82,13 @@ def cases_mask(m):
     ro = memoryview(data)
     yield "apply_mask 16 B", True, (small, KEY), lambda: m.apply_mask(small, KEY)
     yield "apply_mask 1 KiB", True, (data,), lambda: m.apply_mask(data, KEY)
-    yield "apply_mask strided view", True, (strided,), lambda: m.apply_mask(strided, KEY)
+    yield "apply_mask strided view", False, (strided,), lambda: m.apply_mask(strided, KEY)
     yield "apply_mask array", True, (arr,), lambda: m.apply_mask(arr, KEY)
-    yield "apply_mask bad key ValueError", True, (small,), lambda: expect(ValueError, m.apply_mask, small, b"abc")
-    yield "apply_mask str TypeError", True, (), lambda: expect(TypeError, m.apply_mask, "text", KEY)
+    yield "apply_mask bad key ValueError", False, (small,), lambda: expect(ValueError, m.apply_mask, small, b"abc")
+    yield "apply_mask str TypeError", False, (), lambda: expect(TypeError, m.apply_mask, "text", KEY)
     yield "mask_inplace", True, (buf,), lambda: m.mask_inplace(buf, KEY, 3)
-    yield "mask_inplace read-only TypeError", True, (ro,), lambda: expect(TypeError, m.mask_inplace, ro, KEY)
-    yield "mask_inplace offset ValueError", True, (buf,), lambda: expect(ValueError, m.mask_inplace, buf, KEY, -1)
+    yield "mask_inplace read-only TypeError", False, (ro,), lambda: expect(TypeError, m.mask_inplace, ro, KEY)
+    yield "mask_inplace offset ValueError", False, (buf,), lambda: expect(ValueError, m.mask_inplace, buf, KEY, -1)
 
 
 def cases_utf8(m):
@@ -96,7 +99,7 @@ def cases_utf8(m):
     yield "validate_utf8 valid", True, (good,), lambda: m.validate_utf8(good)
     yield "validate_utf8 invalid", True, (bad,), lambda: m.validate_utf8(bad)
     yield "validate_utf8 view", True, (view,), lambda: m.validate_utf8(view)
-    yield "validate_utf8 TypeError", True, (), lambda: expect(TypeError, m.validate_utf8, 12)
+    yield "validate_utf8 TypeError", False, (), lambda: expect(TypeError, m.validate_utf8, 12)
 
     def incremental():
         v.validate(good[:5])
@@ -105,7 +108,7 @@ def cases_utf8(m):
         v.reset()
 
     yield "Utf8Validator", True, (good, bad, v), incremental
-    yield "Utf8Validator TypeError", True, (v,), lambda: expect(TypeError, v.validate, "text")
+    yield "Utf8Validator TypeError", False, (v,), lambda: expect(TypeError, v.validate, "text")
 
 
 def cases_frames(m):
@@ -125,18 +128,18 @@ def cases_frames(m):
             expect(exc_type, d.feed, HELLO_MASKED)    # a failed decoder raises again
         return run
 
-    yield "FrameDecoder split stream", False, (stream,), decode
-    yield "FrameDecoder unmasked from client", True, (unmasked,), fail(unmasked)
-    yield "FrameDecoder reserved opcode", True, (), fail(b"\x83\x80" + KEY)
-    yield "FrameDecoder too big", True, (), fail(masked(0x2, bytes(200)), PayloadTooBig, max_frame_size=100)
-    yield "FrameDecoder 64-bit top bit", True, (), fail(b"\x82\xff" + b"\x80" + bytes(7) + KEY)
-    yield "FrameDecoder TypeError", True, (), lambda: expect(TypeError, m.FrameDecoder().feed, "text")
+    yield "FrameDecoder split stream", True, (stream,), decode
+    yield "FrameDecoder unmasked from client", False, (unmasked,), fail(unmasked)
+    yield "FrameDecoder reserved opcode", False, (), fail(b"\x83\x80" + KEY)
+    yield "FrameDecoder too big", False, (), fail(masked(0x2, bytes(200)), PayloadTooBig, max_frame_size=100)
+    yield "FrameDecoder 64-bit top bit", False, (), fail(b"\x82\xff" + b"\x80" + bytes(7) + KEY)
+    yield "FrameDecoder TypeError", False, (), lambda: expect(TypeError, m.FrameDecoder().feed, "text")
     yield "encode_frame", True, (), lambda: m.encode_frame(1, b"Hello")
     yield "encode_frame masked key", True, (), lambda: m.encode_frame(2, bytes(300), mask=KEY)
-    yield "encode_frame random key", False, (), lambda: m.encode_frame(2, b"Hello", mask=True)
-    yield "encode_frame ValueError", True, (), lambda: expect(ValueError, m.encode_frame, 9, bytes(200))
-    yield "encode_frame TypeError", True, (), lambda: expect(TypeError, m.encode_frame, 1, "text")
-    yield "Frame", True, (), lambda: (m.Frame(1, True, payload=b"ab") == m.Frame(1, True, payload=b"ab"), repr(m.Frame(2)))
+    yield "encode_frame random key", True, (), lambda: m.encode_frame(2, b"Hello", mask=True)
+    yield "encode_frame ValueError", False, (), lambda: expect(ValueError, m.encode_frame, 9, bytes(200))
+    yield "encode_frame TypeError", False, (), lambda: expect(TypeError, m.encode_frame, 1, "text")
+    yield "Frame", False, (), lambda: (m.Frame(1, True, payload=b"ab") == m.Frame(1, True, payload=b"ab"), repr(m.Frame(2)))
 
 
 def cases_messages(m):
@@ -171,18 +174,18 @@ def cases_messages(m):
     enc_deflate = m.MessageEncoder(deflate=client_agreement, fragment_size=100)
     yield "MessageDecoder events", False, (stream,), decode
     yield "MessageDecoder deflate", False, (deflated, agreement), inflate
-    yield "MessageDecoder invalid UTF-8", True, (), fail(masked(0x1, b"\xff"), InvalidPayload)
-    yield "MessageDecoder too big", True, (), fail(masked(0x2, bytes(200)), PayloadTooBig, max_message_size=100)
-    yield "MessageDecoder bad continuation", True, (), fail(masked(0x0, b"x"), ProtocolError)
-    yield "MessageDecoder bad close code", True, (), fail(masked(0x8, b"\x03\xed"), ProtocolError)
-    yield "MessageDecoder after close", True, (), fail(masked(0x8, b"") + HELLO_MASKED, ProtocolError)
-    yield "MessageDecoder corrupt deflate", True, (agreement,), fail(
+    yield "MessageDecoder invalid UTF-8", False, (), fail(masked(0x1, b"\xff"), InvalidPayload)
+    yield "MessageDecoder too big", False, (), fail(masked(0x2, bytes(200)), PayloadTooBig, max_message_size=100)
+    yield "MessageDecoder bad continuation", False, (), fail(masked(0x0, b"x"), ProtocolError)
+    yield "MessageDecoder bad close code", False, (), fail(masked(0x8, b"\x03\xed"), ProtocolError)
+    yield "MessageDecoder after close", False, (), fail(masked(0x8, b"") + HELLO_MASKED, ProtocolError)
+    yield "MessageDecoder corrupt deflate", False, (agreement,), fail(
         masked(0x1, b"\xff\xff\xff", rsv1=True), InvalidPayload, deflate=agreement)
-    yield "MessageEncoder", True, (enc,), lambda: (enc.text("hé"), enc.binary(b"x" * 10), enc.ping(),
+    yield "MessageEncoder", False, (enc,), lambda: (enc.text("hé"), enc.binary(b"x" * 10), enc.ping(),
                                                    enc.pong(b"p"), enc.close(1001, "bye"))
     yield "MessageEncoder deflate", False, (enc_deflate,), lambda: (enc_deflate.text(text), enc_deflate.binary(raw))
-    yield "MessageEncoder TypeError", True, (enc,), lambda: expect(TypeError, enc.text, b"bytes")
-    yield "MessageEncoder ValueError", True, (enc,), lambda: expect(ValueError, enc.ping, bytes(200))
+    yield "MessageEncoder TypeError", False, (enc,), lambda: expect(TypeError, enc.text, b"bytes")
+    yield "MessageEncoder ValueError", False, (enc,), lambda: expect(ValueError, enc.ping, bytes(200))
 
 
 def cases_handshake(_):
@@ -194,8 +197,8 @@ def cases_handshake(_):
     response = [("Upgrade", "websocket"), ("Connection", "Upgrade"),
                 ("Sec-WebSocket-Accept", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="), ("Sec-WebSocket-Protocol", "chat")]
     bad_version = [(n, "8" if n == "Sec-WebSocket-Version" else v) for n, v in request]
-    yield "accept_key", True, (key,), lambda: handshake.accept_key(key)
-    yield "generate_key", True, (), handshake.generate_key
+    yield "accept_key", False, (key,), lambda: handshake.accept_key(key)
+    yield "generate_key", False, (), handshake.generate_key
     yield "validate_request", False, (request,), lambda: handshake.validate_request(request)
     yield "validate_request HandshakeError", False, (bad_version,), lambda: expect(
         HandshakeError, handshake.validate_request, bad_version)
