@@ -493,6 +493,8 @@ cdef class WebSocketReader:
                                             self._mask)
                         pos += self._to_read
                         self._to_read = 0
+                    elif avail == 0:
+                        break       # nothing of the payload yet: nothing to allocate
                     else:
                         # Gather: room for what came plus as much again (at least
                         # MIN_GROWTH), capped at the declared length.
