@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Stage "fuzz": every atheris harness in fuzz/ for a short, fixed time (FUZZ_SECONDS each,
+# default 20), starting from the checked-in seed corpus.  A finding (an undocumented
+# exception, a disagreement between the twins, a crash or a hang) fails the stage and the
+# input is kept in $CI_WORK/fuzz/artifacts.  The long run is described in the README
+# ("Security and hardening").
+set -euo pipefail
+STAGE_NAME=fuzz
+. "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+FUZZ=$CI_WORK/fuzz
+SECONDS_EACH=${FUZZ_SECONDS:-20}
+rm -rf "$FUZZ"
+mkdir -p "$FUZZ/artifacts" "$FUZZ/src"
+
+# The harnesses run against a build of the tracked files in their own directory, so a
+# rebuild of the checkout meanwhile cannot swap a module under a running fuzzer.
+git ls-files -z | tar --null --ignore-failed-read -T - -cf - 2>/dev/null | tar -xf - -C "$FUZZ/src"
+"${PYTHON:-python3}" -m venv "$FUZZ/venv"
+PY=$FUZZ/venv/bin/python
+"$PY" -m pip install -q "setuptools>=77" "Cython>=3.1" atheris
+(cd "$FUZZ/src" && WSCODEC_REQUIRE_EXTENSIONS=1 "$PY" setup.py -q build_ext --inplace --build-temp "$FUZZ/build")
+
+failed=()
+for harness in "$FUZZ"/src/fuzz/fuzz_*.py; do
+    name=$(basename "$harness" .py)
+    name=${name#fuzz_}
+    work=$FUZZ/corpus/$name
+    mkdir -p "$work"
+    cp "$FUZZ/src/fuzz/corpus/$name"/* "$work"/
+    log "$name: ${SECONDS_EACH} s"
+    if "$PY" "$harness" "$work" "$FUZZ/src/fuzz/corpus/$name" -max_total_time="$SECONDS_EACH" \
+            -print_final_stats=1 -max_len=4096 -timeout=30 -rss_limit_mb=2048 \
+            -artifact_prefix="$FUZZ/artifacts/$name-" > "$FUZZ/$name.log" 2>&1; then
+        log "$name: $(grep -E '^stat::number_of_executed_units' "$FUZZ/$name.log" | awk '{print $2}') inputs, no finding"
+    else
+        grep -v -E '^(INFO|WARNING):' "$FUZZ/$name.log" | tail -n 40 >&2
+        failed+=("$name")
+    fi
+done
+[ ${#failed[@]} -eq 0 ] || die "findings in: ${failed[*]} (inputs in $FUZZ/artifacts)"
