@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Stage "fuzz": every atheris harness in fuzz/ for a short, fixed time (FUZZ_SECONDS each,
-# default 20), starting from the checked-in seed corpus.  A finding (an undocumented
+# default 15), starting from the checked-in seed corpus.  A finding (an undocumented
 # exception, a disagreement between the twins, a crash or a hang) fails the stage and the
 # input is kept in $CI_WORK/fuzz/artifacts.  The long run is described in the README
 # ("Security and hardening").
@@ -10,7 +10,7 @@ STAGE_NAME=fuzz
 cd "$ROOT"
 
 FUZZ=$CI_WORK/fuzz
-SECONDS_EACH=${FUZZ_SECONDS:-20}
+SECONDS_EACH=${FUZZ_SECONDS:-15}
 rm -rf "$FUZZ"
 mkdir -p "$FUZZ/artifacts" "$FUZZ/src"
 

@@ -29,11 +29,12 @@ nm -D "$SAN"/src/wscodec/_frames_c*.so | grep -q __asan_ || die "the extension i
 LIBASAN=$(gcc -print-file-name=libasan.so)
 [ -e "$LIBASAN" ] || die "gcc's libasan.so not found (apt-get install libasan8 or gcc)"
 
-# The codec's own suites.  tests/e2e and tests/integrations drive network peers and have
-# their stages; test_bench_cli runs benchmarks.
+# The suites that run compiled code, both twins (the conftest's impl fixture).  Left out:
+# test_handshake and test_select (pure Python: nothing for the sanitizers to see),
+# tests/e2e and tests/integrations (network peers; their own stages), test_bench_cli
+# (benchmarks).
 SUITES=(tests/test_mask.py tests/test_utf8.py tests/test_simd.py tests/test_frames.py
-        tests/test_messages.py tests/test_deflate.py tests/test_handshake.py tests/test_select.py
-        tests/test_threads.py tests/test_concurrency.py)
+        tests/test_messages.py tests/test_deflate.py tests/test_threads.py tests/test_concurrency.py)
 log "pytest under ASan+UBSan: ${SUITES[*]}"
 # allocator_may_return_null=1: an allocation that cannot be satisfied returns NULL (Python's
 # MemoryError), as without ASan; tests/test_frames.py checks exactly that under RLIMIT_AS.
