@@ -12,6 +12,14 @@ rm -rf .venv
 . .venv/bin/activate
 python -m pip install -q --upgrade pip
 
+# The NEON kernels are checked under emulation: a cross compiler and qemu-user (Debian).
+if ! command -v aarch64-linux-gnu-gcc >/dev/null || ! command -v qemu-aarch64 >/dev/null; then
+    log "installing gcc-aarch64-linux-gnu and qemu-user (NEON kernel checks)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc-aarch64-linux-gnu qemu-user >/dev/null
+fi
+export WSCODEC_REQUIRE_NEON_CHECK=1
+
 # Both runs happen even when the first fails; the stage fails if either did.
 status=0
 log "compiled twin"

@@ -350,11 +350,14 @@ def test_kernels_in_c(tmp_path):
         assert "%s: ok" % name in out, out
 
 
-@pytest.mark.skipif(
-    not (shutil.which("aarch64-linux-gnu-gcc") and shutil.which("qemu-aarch64")),
-    reason="needs aarch64-linux-gnu-gcc and qemu-aarch64 (Debian: gcc-aarch64-linux-gnu, "
-           "qemu-user) to run the NEON kernel on this machine",
-)
 def test_neon_kernel_under_emulation(tmp_path):
+    if not (shutil.which("aarch64-linux-gnu-gcc") and shutil.which("qemu-aarch64")):
+        why = ("needs aarch64-linux-gnu-gcc and qemu-aarch64 (Debian: gcc-aarch64-linux-gnu, "
+               "qemu-user) to run the NEON kernel on this machine")
+        # CI's test stage installs both and sets this: a missing tool there is a broken
+        # set-up, not a reason to skip.
+        if os.environ.get("WSCODEC_REQUIRE_NEON_CHECK"):
+            pytest.fail(why)
+        pytest.skip(why)
     out = _run_harness(["aarch64-linux-gnu-gcc"], tmp_path, ["qemu-aarch64"], ["-static"])
     assert "neon: ok" in out and "none: ok" in out, out
