@@ -35,8 +35,11 @@ BASELINE=${WSCODEC_INTEGRATIONS_BASELINE:-0}
 PEERS=(wsproto==1.3.2 websocket-client==1.9.2 tornado==6.6.1 autobahn==26.10.2 aiohttp==3.14.5)
 # What aiohttp's WebSocket tests need beyond pytest (the versions of its requirements/test.txt):
 # pytest-mock and freezegun are imported by its tests, pytest-timeout reads its `timeout`
-# option and coverage is named by one of its warning filters.
-AIOHTTP_TEST_DEPS=(pytest-mock==3.15.1 freezegun==1.5.5 pytest-timeout==2.4.0 coverage==7.14.1)
+# option and coverage is named by one of its warning filters; isal and zlib-ng are its
+# alternative zlib backends, whose tests (compressed messages through the reader) are skipped
+# without them.
+AIOHTTP_TEST_DEPS=(pytest-mock==3.15.1 freezegun==1.5.5 pytest-timeout==2.4.0 coverage==7.14.1
+                   isal==1.8.0 zlib-ng==1.0.0)
 
 if [ "${WSCODEC_INTEGRATIONS_REUSE_VENV:-0}" = 1 ] && [ -x "$VENV/bin/python" ]; then
     log "reusing $VENV (WSCODEC_INTEGRATIONS_REUSE_VENV=1)"
