@@ -8,11 +8,12 @@ and their sizes, the queue's byte count, pause/resume calls on the protocol, and
 (type, text, close code, cause) put on the queue.
 """
 
+import contextlib
 import struct
 import zlib
 
 import pytest
-from _peers import require
+from _peers import have, require
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -30,6 +31,25 @@ try:
     from aiohttp._websocket import reader_c
 except ImportError:  # aiohttp installed without its extensions
     reader_c = None
+
+
+# aiohttp's zlib backends: the stdlib, and the alternatives it supports where installed
+# (.ci/integrations.sh installs them).  The reader decompresses through whichever is set.
+BACKENDS = ["zlib"] + [name for name in ("isal.isal_zlib", "zlib_ng.zlib_ng") if have(name)]
+
+
+@contextlib.contextmanager
+def zlib_backend(name):
+    import importlib
+
+    from aiohttp import compression_utils
+
+    saved = compression_utils.ZLibBackend._zlib_backend
+    compression_utils.set_zlib_backend(importlib.import_module(name))
+    try:
+        yield
+    finally:
+        compression_utils.set_zlib_backend(saved)
 
 
 @pytest.fixture(scope="module")
@@ -225,7 +245,8 @@ def pairs(ours):
     return out
 
 
-@settings(max_examples=250, deadline=None)
+@pytest.mark.parametrize("backend", BACKENDS)
+@settings(max_examples=200, deadline=None)
 @given(
     specs=st.lists(items, max_size=6),
     closing=st.one_of(st.none(), st.tuples(close_payloads,
@@ -237,8 +258,15 @@ def pairs(ours):
     compress=st.booleans(),
     decode_text=st.booleans(),
 )
-def test_same_as_aiohttp(ours, specs, closing, cuts, drains, limit, max_msg_size, compress,
-                         decode_text):
+def test_same_as_aiohttp(ours, backend, specs, closing, cuts, drains, limit, max_msg_size,
+                         compress, decode_text):
+    with zlib_backend(backend):
+        same_as_aiohttp(ours, specs, closing, cuts, drains, limit, max_msg_size, compress,
+                        decode_text)
+
+
+def same_as_aiohttp(ours, specs, closing, cuts, drains, limit, max_msg_size, compress,
+                    decode_text):
     data = build(specs, closing)
     chunks = split(data, cuts)
     drains = (drains * (len(chunks) // len(drains) + 1))[: len(chunks)]
