@@ -215,11 +215,14 @@ cdef class MessageDecoder:
         # Unmasking, UTF-8 checks and inflation of large payloads run without the GIL, when
         # another thread may call in: a second feed() is a decoder shared between threads,
         # refused before it can touch any state.
-        if self._busy:
-            raise RuntimeError(BUSY_MESSAGE % "MessageDecoder")
+        # Test and set in one step, also on free-threaded builds (a no-op with a GIL).
+        with cython.critical_section(self):
+            if self._busy:
+                raise RuntimeError(BUSY_MESSAGE % "MessageDecoder")
+            self._busy = True
         if self._error is not None:
+            self._busy = False
             raise type(self._error)(self._error.close_code, self._error.reason)
-        self._busy = True
         try:
             acquire_read(data, &view)
             try:

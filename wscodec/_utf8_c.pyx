@@ -392,9 +392,11 @@ cdef class Utf8Validator:
         cdef Py_ssize_t n
         # Another thread may call in while a large chunk is checked without the GIL: refuse
         # it rather than let two calls update the state at once.
-        if self._busy:
-            raise RuntimeError(BUSY_MESSAGE % "Utf8Validator")
-        self._busy = True
+        # Test and set in one step, also on free-threaded builds (a no-op with a GIL).
+        with cython.critical_section(self):
+            if self._busy:
+                raise RuntimeError(BUSY_MESSAGE % "Utf8Validator")
+            self._busy = True
         try:
             if type(data) is bytes:
                 s = <const unsigned char *>PyBytes_AS_STRING(data)
