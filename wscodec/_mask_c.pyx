@@ -138,8 +138,11 @@ cdef inline Py_ssize_t _phase(object offset) except -1:
         return 0
     if not PyLong_CheckExact(offset):
         # TypeError for float, str, None...; an int subclass becomes a plain int, so its
-        # own operators (``&`` below) are never called.
+        # own operators (``&`` below) are never called.  (Before Python 3.10, __index__ may
+        # hand back the subclass itself: int.__index__ then makes the plain copy.)
         offset = PyNumber_Index(offset)
+        if not PyLong_CheckExact(offset):
+            offset = int.__index__(offset)
     value = PyLong_AsLongLongAndOverflow(offset, &overflow)
     if overflow == 0 and value >= 0:
         return <Py_ssize_t>(value & 3)

@@ -59,6 +59,9 @@ def _key(mask):
 def _phase(offset):
     """Position within the key of payload byte ``offset``: any non-negative int is valid."""
     offset = operator.index(offset)  # TypeError for float, str, None...
+    # A plain int, so an int subclass's own operators are never called (before Python 3.10,
+    # operator.index may return the subclass itself).
+    offset = int.__index__(offset)
     if offset < 0:
         raise ValueError("offset must be non-negative, not %d" % offset)
     return offset & 3
