@@ -119,7 +119,8 @@ rm -rf "$VENV"
 "$VENV/bin/python" -m pip install -q "$REPAIRED[test]"
 # The test extra brings Cython (tests/test_capi.py compiles a module against the installed
 # C API); the wheel itself must not need it: its compiled twin loads with Cython blocked.
-"$VENV/bin/python" -c "import sys; sys.modules['Cython'] = None; import wscodec; assert wscodec.IMPLEMENTATION == 'c'" ||
+# (Run from /, so that the checkout's wscodec/ is not what gets imported.)
+(cd / && "$VENV/bin/python" -c "import sys; sys.modules['Cython'] = None; import wscodec; assert wscodec.IMPLEMENTATION == 'c'") ||
     die "the installed wheel needs Cython at run time"
 assert_twin "$VENV/bin/python" c
 copy_tests "$CI_WORK/tests-wheel"

@@ -6,36 +6,9 @@ marker.  Under ``WSCODEC_NO_EXTENSIONS=1`` only the pure half is generated (the 
 twin is not expected to be built then); ``test_select.py`` checks which twin the facade bound.
 """
 
-import importlib
-
 import pytest
 
-from wscodec import _select
-
-KINDS = ["python"] if _select.NO_EXTENSIONS else ["c", "python"]
-
-
-class Twin:
-    """Access to one twin's modules by concern: ``twin.mask``, ``twin.utf8``, ``twin.frames``..."""
-
-    def __init__(self, kind):
-        self.kind = kind
-        self._suffix = "c" if kind == "c" else "py"
-
-    def __getattr__(self, concern):
-        if concern.startswith("_"):
-            raise AttributeError(concern)
-        name = "wscodec._%s_%s" % (concern, self._suffix)
-        try:
-            return importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            # hasattr() probes (hypothesis checks its arguments for mocks) need AttributeError.
-            raise AttributeError("%s: module %s not found" % (concern, name)) from exc
-
-    def __repr__(self):
-        return "Twin(%r)" % self.kind
+from _twins import KINDS, Twin
 
 
 def _params():

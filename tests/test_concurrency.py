@@ -24,7 +24,7 @@ import pytest
 import wscodec
 from wscodec import BinaryMessage, PerMessageDeflate, TextMessage
 
-from conftest import KINDS, Twin
+from _twins import KINDS, Twin
 
 BIG = 4 << 20        # well above every GIL-release threshold (256 KiB at most)
 HUGE = 64 << 20      # long enough (milliseconds) for a loaded machine to wake another thread

@@ -29,7 +29,7 @@ import sysconfig
 
 import pytest
 
-from conftest import KINDS
+from _twins import KINDS
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPT = os.path.join(HERE, "isolated", "leak_check.py")
