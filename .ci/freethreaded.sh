@@ -29,10 +29,23 @@ import importlib, pkgutil, sys, sysconfig
 assert sysconfig.get_config_var("Py_GIL_DISABLED") == 1, "not a free-threaded build"
 import wscodec
 compiled = [m.name for m in pkgutil.iter_modules(wscodec.__path__) if m.name.endswith("_c")]
+loaded, needs_peer = [], []
 for name in compiled:
-    importlib.import_module("wscodec." + name)
+    try:
+        importlib.import_module("wscodec." + name)
+    except ModuleNotFoundError as exc:
+        # An integration module imports the library it speeds up (aiohttp...), which this
+        # venv does not have; any wscodec module that is missing is still an error.
+        if (exc.name or "").split(".")[0] == "wscodec":
+            raise
+        needs_peer.append("%s (needs %s)" % (name, exc.name))
+    else:
+        loaded.append(name)
+assert {"_mask_c", "_utf8_c", "_frames_c", "_messages_c"} <= set(loaded), loaded
 assert not sys._is_gil_enabled(), "importing wscodec enabled the GIL"
-print("GIL disabled after importing", ", ".join(compiled))
+print("GIL disabled after importing", ", ".join(loaded))
+if needs_peer:
+    print("not imported here (peer library not installed):", ", ".join(needs_peer))
 PY
 )
 copy_tests "$CI_WORK/tests-ft"
