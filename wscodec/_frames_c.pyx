@@ -1,3 +1,4 @@
+# cython: embedsignature.format=clinic
 """Frame decoding and encoding (RFC 6455 §5), compiled twin of ``_frames_py``.
 
 The header rules live in ``parse_header`` (``_frames_c.pxd``), shared with other compiled
@@ -7,7 +8,7 @@ length never allocates more than what has arrived (or what the limit allows) up 
 """
 
 cimport cython
-from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, _PyBytes_Resize
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE, _PyBytes_Resize
 from cpython.buffer cimport PyBuffer_Release
 from cpython.list cimport PyList_Append
 from cpython.long cimport PyLong_Check
@@ -527,6 +528,7 @@ cdef bytes build_frame(unsigned char first_byte, const unsigned char *payload, P
     return out
 
 
+@cython.binding(False)
 def encode_frame(opcode, payload, *, fin=True, mask=False, rsv1=False):
     """Encode one frame (RFC 6455 §5.2) and return its bytes.
 
@@ -574,8 +576,11 @@ def encode_frame(opcode, payload, *, fin=True, mask=False, rsv1=False):
 
     first_byte = <unsigned char>op | (0x80 if c_fin else 0) | (0x40 if c_rsv1 else 0)
     if type(payload) is bytes:
-        src = <const unsigned char *>PyBytes_AS_STRING(payload)
-        n = len(<bytes>payload)
+        # The common case, without the buffer protocol or a try/finally.
+        n = PyBytes_GET_SIZE(payload)
+        if (op & 8) and n > 125:
+            raise ValueError("control frame payload of %d bytes exceeds 125 (RFC 6455 §5.5)" % n)
+        return build_frame(first_byte, <const unsigned char *>PyBytes_AS_STRING(payload), n, keyp)
     else:
         if isinstance(payload, str):
             raise TypeError("payload must be a bytes-like object, not str")
