@@ -245,8 +245,14 @@ def test_import_keeps_gil_disabled():
     code = (
         "import importlib, pkgutil, sys, wscodec\n"
         "mods = [m.name for m in pkgutil.iter_modules(wscodec.__path__) if m.name.endswith('_c')]\n"
-        "for name in mods: importlib.import_module('wscodec.' + name)\n"
-        "print(len(mods), wscodec.IMPLEMENTATION, sys._is_gil_enabled())\n"
+        "loaded = 0\n"
+        "for name in mods:\n"
+        "    try: importlib.import_module('wscodec.' + name)\n"
+        "    except ModuleNotFoundError as exc:\n"
+        "        # an integration module needs its peer library (aiohttp...), absent here\n"
+        "        if (exc.name or '').split('.')[0] == 'wscodec': raise\n"
+        "    else: loaded += 1\n"
+        "print(loaded, wscodec.IMPLEMENTATION, sys._is_gil_enabled())\n"
     )
     env = {k: v for k, v in os.environ.items() if k != "PYTHON_GIL"}
     proc = subprocess.run(
@@ -255,5 +261,5 @@ def test_import_keeps_gil_disabled():
     count, implementation, gil = proc.stdout.split()
     assert "GIL" not in proc.stderr, proc.stderr
     if implementation == "c":
-        assert int(count) >= 3
+        assert int(count) >= 4  # at least mask, utf8, frames, messages
     assert gil == "False"
