@@ -8,6 +8,8 @@ they live).  Environment switches:
 * ``WSCODEC_REQUIRE_EXTENSIONS=1``  a compiled module that fails to build fails the install
   (release builds); otherwise the install falls back to the pure twin with a warning.
 * ``WSCODEC_SANITIZE=1``  compile with ``-fsanitize=address,undefined`` (debug builds).
+* ``WSCODEC_SANITIZE=fuzzer``  compile with ``-fsanitize=address,fuzzer-no-link`` (clang only:
+  native coverage for the atheris harnesses, see ``fuzz/native.sh``).
 * ``WSCODEC_ANNOTATE=1``  write Cython's HTML annotation next to each ``.pyx``.
 """
 
@@ -27,6 +29,7 @@ def _flag(name):
 NO_EXTENSIONS = _flag("WSCODEC_NO_EXTENSIONS") or platform.python_implementation() != "CPython"
 REQUIRE_EXTENSIONS = _flag("WSCODEC_REQUIRE_EXTENSIONS")
 SANITIZE = _flag("WSCODEC_SANITIZE")
+FUZZER = os.environ.get("WSCODEC_SANITIZE", "").strip().lower() == "fuzzer"
 ANNOTATE = _flag("WSCODEC_ANNOTATE")
 
 # Compiler directives: one place for all modules.  The hot modules run without bounds or
@@ -47,7 +50,13 @@ def _compile_args():
         return ["/O2"], []
     args = ["-O3", "-fno-strict-aliasing"]
     link = []
-    if SANITIZE:
+    if FUZZER:
+        # clang's ASan plus libFuzzer's coverage counters, without libFuzzer's main: both
+        # runtimes come from atheris' asan_with_fuzzer.so, preloaded when the harness runs.
+        san = ["-fsanitize=address,fuzzer-no-link", "-fno-omit-frame-pointer", "-g", "-O1"]
+        args = [a for a in args if a != "-O3"] + san
+        link += ["-fsanitize=address,fuzzer-no-link"]
+    elif SANITIZE:
         san = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-g", "-O1"]
         args = [a for a in args if a != "-O3"] + san
         link += ["-fsanitize=address,undefined"]
