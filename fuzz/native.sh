@@ -37,7 +37,8 @@ log() { printf '[native-fuzz] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
 command -v "$CC" >/dev/null || die "$CC not found (Debian: apt-get install clang)"
-"$CC" --version 2>/dev/null | grep -q clang || die "CC=$CC is not clang (gcc's ASan cannot be mixed with atheris)"
+# (Output captured first: under pipefail, `cmd | grep -q` fails when grep exits early.)
+[[ "$("$CC" --version 2>/dev/null)" == *clang* ]] || die "CC=$CC is not clang (gcc's ASan cannot be mixed with atheris)"
 
 if [ $# -gt 0 ]; then
     HARNESSES=("$@")
@@ -84,8 +85,9 @@ log "build: CC=$CC WSCODEC_SANITIZE=fuzzer (-fsanitize=address,fuzzer-no-link)"
     nice -n 10 "$PY" setup.py -q build_ext --inplace --build-temp "$WORK/build" > "$WORK/build.log" 2>&1) \
     || { tail -n 30 "$WORK/build.log" >&2; die "build failed (full log: $WORK/build.log)"; }
 for so in "$WORK"/src/wscodec/_*_c*.so; do
-    nm -D "$so" | grep -q __asan_ || die "$(basename "$so") has no ASan instrumentation"
-    nm -D "$so" | grep -q __sanitizer_cov_ || die "$(basename "$so") has no coverage instrumentation"
+    syms=$(nm -D "$so")
+    [[ "$syms" == *__asan_* ]] || die "$(basename "$so") has no ASan instrumentation"
+    [[ "$syms" == *__sanitizer_cov_* ]] || die "$(basename "$so") has no coverage instrumentation"
 done
 
 # 4. The harnesses.  detect_leaks=0: the interpreter keeps objects alive at exit by design.
