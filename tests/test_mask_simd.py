@@ -15,11 +15,10 @@ import os
 import pathlib
 import platform
 import random
-import shutil
 import subprocess
 import sys
-import sysconfig
 
+import _native
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -322,42 +321,22 @@ def test_forcing_an_unavailable_level_keeps_the_best_masking_kernel(value):
 # ---- the kernels in C alone, natively and (where the tools exist) on AArch64 -------------
 
 HARNESS = pathlib.Path(__file__).with_name("simd_mask_check.c")
-SIMD_HEADERS = pathlib.Path(wscodec.__file__).parent / "simd"
-
-
-def _native_cc():
-    cc = (sysconfig.get_config_var("CC") or "cc").split()
-    return cc if shutil.which(cc[0]) else None
 
 
 def _run_harness(cc, tmp_path, run_prefix=(), extra=()):
-    exe = tmp_path / "simd_mask_check"
-    subprocess.run(
-        [*cc, "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-Wno-unused-function", *extra,
-         "-I", str(SIMD_HEADERS), str(HARNESS), "-o", str(exe)],
-        check=True, capture_output=True, text=True,
-    )
-    done = subprocess.run([*run_prefix, str(exe)], capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout
+    return _native.build_and_run(HARNESS, cc, tmp_path, run_prefix=run_prefix,
+                                 cflags=["-Wno-unused-function", *extra])
 
 
-@pytest.mark.skipif(_native_cc() is None or sys.platform == "win32",
+@pytest.mark.skipif(_native.native_cc() is None or sys.platform == "win32",
                     reason="no C compiler to build the stand-alone kernel check")
 def test_kernels_in_c(tmp_path):
-    out = _run_harness(_native_cc(), tmp_path)
+    out = _run_harness(_native.native_cc(), tmp_path)
     for name in KERNELS:
         assert "%s: ok" % name in out, out
 
 
 def test_neon_kernel_under_emulation(tmp_path):
-    if not (shutil.which("aarch64-linux-gnu-gcc") and shutil.which("qemu-aarch64")):
-        why = ("needs aarch64-linux-gnu-gcc and qemu-aarch64 (Debian: gcc-aarch64-linux-gnu, "
-               "qemu-user) to run the NEON kernel on this machine")
-        # CI's test stage installs both and sets this: a missing tool there is a broken
-        # set-up, not a reason to skip.
-        if os.environ.get("WSCODEC_REQUIRE_NEON_CHECK"):
-            pytest.fail(why)
-        pytest.skip(why)
-    out = _run_harness(["aarch64-linux-gnu-gcc"], tmp_path, ["qemu-aarch64"], ["-static"])
+    _native.require_cross_tools()
+    out = _run_harness(_native.CROSS_CC, tmp_path, _native.CROSS_RUN, ["-static"])
     assert "neon: ok" in out and "none: ok" in out, out

@@ -14,11 +14,10 @@ import mmap
 import os
 import pathlib
 import platform
-import shutil
 import subprocess
 import sys
-import sysconfig
 
+import _native
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -465,46 +464,25 @@ def test_kernel_for_levels():
 # ---- the kernels in C alone, natively and (where the tools exist) on AArch64 -------------
 
 HARNESS = pathlib.Path(__file__).with_name("simd_utf8_check.c")
-SIMD_HEADERS = pathlib.Path(wscodec.__file__).parent / "simd"
-
-
-def _native_cc():
-    cc = (sysconfig.get_config_var("CC") or "cc").split()
-    return cc if shutil.which(cc[0]) else None
 
 
 def _run_harness(cc, tmp_path, run_prefix=(), extra=(), thousands=30, offsets=4):
-    exe = tmp_path / "simd_utf8_check"
-    subprocess.run(
-        [*cc, "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", *extra,
-         "-I", str(SIMD_HEADERS), str(HARNESS), "-o", str(exe)],
-        check=True, capture_output=True, text=True,
-    )
-    done = subprocess.run([*run_prefix, str(exe), str(thousands), str(offsets)],
-                          capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout
+    return _native.build_and_run(HARNESS, cc, tmp_path, run_prefix=run_prefix, cflags=extra,
+                                 args=(thousands, offsets))
 
 
-@pytest.mark.skipif(_native_cc() is None or sys.platform == "win32",
+@pytest.mark.skipif(_native.native_cc() is None or sys.platform == "win32",
                     reason="no C compiler to build the stand-alone kernel check")
 def test_kernels_in_c_against_the_rfc_table(tmp_path):
-    out = _run_harness(_native_cc(), tmp_path)
+    out = _run_harness(_native.native_cc(), tmp_path)
     for name in SIMD_KERNELS:
         assert "%s: " % name in out and "checks agree" in out, out
     assert "kernels checked: %d" % len(SIMD_KERNELS) in out or _select.NO_EXTENSIONS, out
 
 
 def test_neon_kernel_under_emulation(tmp_path):
-    if not (shutil.which("aarch64-linux-gnu-gcc") and shutil.which("qemu-aarch64")):
-        why = ("needs aarch64-linux-gnu-gcc and qemu-aarch64 (Debian: gcc-aarch64-linux-gnu, "
-               "qemu-user) to run the NEON kernel on this machine")
-        # CI's test stage installs both and sets this: a missing tool there is a broken
-        # set-up, not a reason to skip.
-        if os.environ.get("WSCODEC_REQUIRE_NEON_CHECK"):
-            pytest.fail(why)
-        pytest.skip(why)
+    _native.require_cross_tools()
     # Less of everything: emulation is some ten times slower than the native run.
-    out = _run_harness(["aarch64-linux-gnu-gcc"], tmp_path, ["qemu-aarch64"], ["-static"],
+    out = _run_harness(_native.CROSS_CC, tmp_path, _native.CROSS_RUN, ["-static"],
                        thousands=10, offsets=3)
     assert "neon: " in out and "kernels checked: 1" in out, out
