@@ -211,6 +211,28 @@ def test_streaming_stores_beyond_the_caches(name):
         assert dst[dst_at + n:] == bytes([GUARD]) * 40
 
 
+HALVES_MIN = 32 * 1024  # WSC_MASK_HALVES_MIN in simd/mask_simd.h
+
+
+@pytest.mark.parametrize("name", KERNELS)
+def test_split_loads_beyond_the_first_level_cache(name):
+    # Out of place from 32 KiB on, the AVX2 kernel loads src in 16-byte halves; the lengths
+    # straddle that threshold, with src and dst at every relative alignment modulo 32.
+    data = os.urandom(HALVES_MIN + 200)
+    rng = random.Random(7)
+    for n in (HALVES_MIN - 1, HALVES_MIN, HALVES_MIN + 1, HALVES_MIN + 131):
+        offset = n % 4
+        expected = reference_fast(data[:n], KEY, offset)
+        for src_at in range(32):
+            dst_at = rng.randrange(32)
+            src = bytes(src_at) + data[:n]
+            dst = bytearray([GUARD]) * (dst_at + n + 40)
+            mask_c._run_kernel(name, dst, dst_at, src, src_at, n, KEY, offset)
+            assert dst[dst_at:dst_at + n] == expected, (n, dst_at, src_at)
+            assert dst[:dst_at] == bytes([GUARD]) * dst_at
+            assert dst[dst_at + n:] == bytes([GUARD]) * 40
+
+
 @settings(max_examples=150, deadline=None)
 @given(data=st.binary(max_size=600), key=st.binary(min_size=4, max_size=4),
        offset=st.integers(0, 3), dst_at=st.integers(0, 40), src_at=st.integers(0, 40))
