@@ -89,6 +89,21 @@ def test_main_without_a_known_command_prints_usage(args):
     assert "python -m wscodec COMMAND" in proc.stdout + proc.stderr
 
 
+def test_a_closed_pipe_ends_the_listing_quietly():
+    # `python -m wscodec bench --list | head -1`: the reader is gone.  Its end of the pipe is
+    # closed before the command starts, so the first write fails, whatever the timing.
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.run([sys.executable, "-m", "wscodec", "bench", "--list"], cwd=ROOT,
+                              stdout=write_end, stderr=subprocess.PIPE, timeout=60)
+    finally:
+        os.close(write_end)
+    err = proc.stderr.decode()
+    assert proc.returncode == 1, err
+    assert "Traceback" not in err and "BrokenPipe" not in err, err
+
+
 # -- the benchmark's own reference code: every contender is checked against it ------------
 
 

@@ -26,5 +26,19 @@ def main(argv=None):
     return 2
 
 
+def _run():
+    try:
+        status = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (``... | head``): stop quietly, as other command line tools
+        # do.  stdout is pointed at devnull so the interpreter's own flush at exit is quiet.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        status = 1
+    return status
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(_run())

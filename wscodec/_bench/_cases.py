@@ -725,7 +725,9 @@ def _wscodec_encode(fixed_key):
         ns = {"data": case.inputs["data"], "encode_frame": encode_frame,
               "BINARY": api.opcode("BINARY"),
               "mask": _data.MASK_KEY if fixed_key else case.inputs["masked"]}
-        stmt = "encode_frame(BINARY, data, mask=mask)"
+        # As each side calls it: a server leaves mask at its default (False), as picows'
+        # server-side send takes no mask argument either; a client passes mask=True or a key.
+        stmt = "encode_frame(BINARY, data, mask=mask)" if ns["mask"] else "encode_frame(BINARY, data)"
         return Prepared(stmt, ns, _encoded(lambda: encode_frame(ns["BINARY"], ns["data"],
                                                                  mask=ns["mask"])))
 
