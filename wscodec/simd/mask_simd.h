@@ -103,11 +103,12 @@ static void wsc_mask_scalar(unsigned char *dst, const unsigned char *src, ptrdif
 /* Out of place, from this many bytes on, the x86-64 kernels write dst with streaming
  * (non-temporal) stores: a destination this large would not stay in the caches anyway, and
  * a plain store first reads every cache line of dst from memory, so streaming moves a third
- * less data.  Measured on a 2-core AVX2 VM: 16 MiB 0.73x the time of plain stores; at 1 MiB,
- * which the caches still hold, streaming is 1.14x slower.  In place, dst is already cached
- * by the loads, so plain stores stay. */
+ * less data.  Measured on a 2-core Zen 3 VM (32 MiB L3), streaming over plain stores, the
+ * same buffers again and again: 4 MiB 1.59x the time, 8 MiB 1.00x, 12 MiB 0.71x, 16 MiB
+ * 0.61x, 64 MiB 0.62x; so the switch sits between 8 and 12 MiB.  In place, dst is already
+ * cached by the loads, so plain stores stay. */
 #ifndef WSC_MASK_STREAM_MIN
-#define WSC_MASK_STREAM_MIN (8 * 1024 * 1024)
+#define WSC_MASK_STREAM_MIN (10 * 1024 * 1024)
 #endif
 
 #if defined(WSC_X86_64)
