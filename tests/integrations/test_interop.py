@@ -6,6 +6,7 @@ intact.
 """
 
 import asyncio
+import contextlib
 import os
 import threading
 
@@ -18,6 +19,8 @@ TEXT = "héllo wörld 速度 🚀 " * 20
 BINARY_SMALL = bytes(range(256)) * 4
 BINARY_LARGE = os.urandom(70_000)
 CLOSE_CODE, CLOSE_REASON = 4000, "done ✓"
+#: What an echo exchange returns: the messages echoed, then the close frame's code and reason.
+ECHOED = [TEXT, BINARY_SMALL, BINARY_LARGE, (CLOSE_CODE, CLOSE_REASON)]
 
 SIDES = ["client", "server", "both"]
 
@@ -39,6 +42,69 @@ def install_for(side, client_lib, server_lib):
 
 def run(coro):
     return asyncio.run(asyncio.wait_for(coro, 30))
+
+
+async def websockets_echo(ws):
+    """A websockets server handler: echo every message; close with the test's code and
+    reason when asked."""
+    async for message in ws:
+        if message == "close please":
+            await ws.close(CLOSE_CODE, CLOSE_REASON)
+            return
+        await ws.send(message)
+
+
+@contextlib.contextmanager
+def server_thread(start):
+    """Run a server on an event loop of its own in a daemon thread, for a blocking client.
+
+    ``start()`` is a coroutine function, run on that loop, that starts the server and returns
+    ``(port, stop)``; ``stop()``, a coroutine function, shuts it down when the block ends.
+    Yields the port.
+    """
+    started = threading.Event()
+    state = {}
+
+    def serve():
+        async def main():
+            state["port"], stop = await start()
+            state["stop"] = asyncio.Event()
+            state["loop"] = asyncio.get_running_loop()
+            started.set()
+            await state["stop"].wait()
+            await stop()
+
+        asyncio.run(main())
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    assert started.wait(10)
+    try:
+        yield state["port"]
+    finally:
+        state["loop"].call_soon_threadsafe(state["stop"].set)
+        thread.join(10)
+
+
+def websocket_client_echo(websocket, port):
+    """Send the test messages to an echo server with websocket-client, then ask it to close.
+
+    Returns what came back: the echoed messages, then ``(opcode, code, reason)`` of the
+    server's close frame.
+    """
+    ws = websocket.create_connection("ws://127.0.0.1:%d/" % port, timeout=10)
+    out = []
+    ws.send(TEXT)
+    out.append(ws.recv())
+    for data in (BINARY_SMALL, BINARY_LARGE):
+        ws.send_binary(data)
+        out.append(ws.recv())
+    ws.send("close please")
+    opcode, frame = ws.recv_data_frame(True)
+    out.append((opcode, int.from_bytes(frame.data[:2], "big"), frame.data[2:].decode()))
+    ws.close()
+    ws.shutdown()
+    return out
 
 
 # --- websockets client <-> aiohttp server ------------------------------------------------
@@ -105,8 +171,7 @@ def test_websockets_client_aiohttp_server(side, compress):
         finally:
             await runner.cleanup()
 
-    out = run(main())
-    assert out == [TEXT, BINARY_SMALL, BINARY_LARGE, (CLOSE_CODE, CLOSE_REASON)]
+    assert run(main()) == ECHOED
     assert seen["reader"] is expected_reader
     assert bool(seen["compress"]) is compress
 
@@ -125,15 +190,8 @@ def test_aiohttp_client_websockets_server(side, compress):
     install_for(side, "aiohttp", "websockets")
     expected_reader = aiohttp_reader_expected(side != "server")
 
-    async def handler(ws):
-        async for message in ws:
-            if message == "close please":
-                await ws.close(CLOSE_CODE, CLOSE_REASON)
-                return
-            await ws.send(message)
-
     async def main():
-        async with serve(handler, "127.0.0.1", 0, max_size=None) as server:
+        async with serve(websockets_echo, "127.0.0.1", 0, max_size=None) as server:
             port = server.sockets[0].getsockname()[1]
             async with aiohttp.ClientSession() as session:
                 async with session.ws_connect(
@@ -157,8 +215,7 @@ def test_aiohttp_client_websockets_server(side, compress):
                     out.append((msg.data, msg.extra))
                     return out
 
-    out = run(main())
-    assert out == [TEXT, BINARY_SMALL, BINARY_LARGE, (CLOSE_CODE, CLOSE_REASON)]
+    assert run(main()) == ECHOED
 
 
 # --- websocket-client <-> tornado server -------------------------------------------------
@@ -182,44 +239,20 @@ def test_websocket_client_tornado_server(side):
             else:
                 self.write_message(message, binary=isinstance(message, bytes))
 
-    started = threading.Event()
-    state = {}
+    async def start():
+        app = tornado.web.Application([("/", Echo)], websocket_max_message_size=1 << 20)
+        sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
+        server = tornado.httpserver.HTTPServer(app)
+        server.add_sockets(sockets)
 
-    def serve():
-        async def main():
-            app = tornado.web.Application([("/", Echo)], websocket_max_message_size=1 << 20)
-            sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
-            server = tornado.httpserver.HTTPServer(app)
-            server.add_sockets(sockets)
-            state["port"] = sockets[0].getsockname()[1]
-            state["stop"] = asyncio.Event()
-            state["loop"] = asyncio.get_running_loop()
-            started.set()
-            await state["stop"].wait()
+        async def stop():
             server.stop()
             await server.close_all_connections()
 
-        asyncio.run(main())
+        return sockets[0].getsockname()[1], stop
 
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    assert started.wait(10)
-    try:
-        ws = websocket.create_connection("ws://127.0.0.1:%d/" % state["port"], timeout=10)
-        out = []
-        ws.send(TEXT)
-        out.append(ws.recv())
-        for data in (BINARY_SMALL, BINARY_LARGE):
-            ws.send_binary(data)
-            out.append(ws.recv())
-        ws.send("close please")
-        opcode, frame = ws.recv_data_frame(True)
-        out.append((opcode, int.from_bytes(frame.data[:2], "big"), frame.data[2:].decode()))
-        ws.close()
-        ws.shutdown()
-    finally:
-        state["loop"].call_soon_threadsafe(state["stop"].set)
-        thread.join(10)
+    with server_thread(start) as port:
+        out = websocket_client_echo(websocket, port)
     assert out == [
         TEXT, BINARY_SMALL, BINARY_LARGE,
         (websocket.ABNF.OPCODE_CLOSE, CLOSE_CODE, CLOSE_REASON),
@@ -240,15 +273,8 @@ def test_wsproto_client_websockets_server(side):
 
     install_for(side, "wsproto", "websockets")
 
-    async def handler(ws):
-        async for message in ws:
-            if message == "close please":
-                await ws.close(CLOSE_CODE, CLOSE_REASON)
-                return
-            await ws.send(message)
-
     async def main():
-        async with serve(handler, "127.0.0.1", 0, max_size=None, compression=None) as server:
+        async with serve(websockets_echo, "127.0.0.1", 0, max_size=None, compression=None) as server:
             port = server.sockets[0].getsockname()[1]
             reader, writer = await asyncio.open_connection("127.0.0.1", port)
             conn = WSConnection(ConnectionType.CLIENT)
@@ -285,8 +311,7 @@ def test_wsproto_client_websockets_server(side):
             return out
 
     # wsproto's connection must be created after install() to use wscodec's FrameProtocol.
-    out = run(main())
-    assert out == [TEXT, BINARY_SMALL, BINARY_LARGE, (CLOSE_CODE, CLOSE_REASON)]
+    assert run(main()) == ECHOED
 
 
 # --- websocket-client <-> autobahn (asyncio) server --------------------------------------
@@ -313,19 +338,12 @@ def test_websocket_client_autobahn_server(side):
             else:
                 self.sendMessage(payload, isBinary)
 
-    started = threading.Event()
+    async def start():
+        factory = WebSocketServerFactory()
+        factory.protocol = Echo
+        server = await asyncio.get_running_loop().create_server(factory, "127.0.0.1", 0)
 
-    def serve():
-        async def main():
-            factory = WebSocketServerFactory()
-            factory.protocol = Echo
-            loop = asyncio.get_running_loop()
-            server = await loop.create_server(factory, "127.0.0.1", 0)
-            state["port"] = server.sockets[0].getsockname()[1]
-            state["stop"] = asyncio.Event()
-            state["loop"] = loop
-            started.set()
-            await state["stop"].wait()
+        async def stop():
             server.close()
             await server.wait_closed()
             # Let the server's connections finish their closing handshake.
@@ -334,27 +352,10 @@ def test_websocket_client_autobahn_server(side):
                     break
                 await asyncio.sleep(0.02)
 
-        asyncio.run(main())
+        return server.sockets[0].getsockname()[1], stop
 
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    assert started.wait(10)
-    try:
-        ws = websocket.create_connection("ws://127.0.0.1:%d/" % state["port"], timeout=10)
-        out = []
-        ws.send(TEXT)
-        out.append(ws.recv())
-        for data in (BINARY_SMALL, BINARY_LARGE):
-            ws.send_binary(data)
-            out.append(ws.recv())
-        ws.send("close please")
-        opcode, frame = ws.recv_data_frame(True)
-        out.append((opcode, int.from_bytes(frame.data[:2], "big"), frame.data[2:].decode()))
-        ws.close()
-        ws.shutdown()
-    finally:
-        state["loop"].call_soon_threadsafe(state["stop"].set)
-        thread.join(10)
+    with server_thread(start) as port:
+        out = websocket_client_echo(websocket, port)
     assert out == [
         TEXT, BINARY_SMALL, BINARY_LARGE,
         (websocket.ABNF.OPCODE_CLOSE, CLOSE_CODE, CLOSE_REASON),
