@@ -1,4 +1,4 @@
-"""Frame, FrameDecoder and encode_frame (RFC 6455 §5), against both twins.
+"""Frame, FrameDecoder, encode_frame and encode_frame_header (RFC 6455 §5), against both twins.
 
 Expected bytes come from the RFC's own examples (§5.7) or from ``raw_frame`` below, a
 deliberately naive encoder written from the §5.2 diagram, never from the code under test.
@@ -602,6 +602,87 @@ def test_encode_masked_with_random_key(impl):
     # 32-bit keys from a strong source: a handful of repeats at most, never a pattern.
     assert len(set(keys)) > 1090
     assert len({k[0] for k in keys}) > 200
+
+
+# -- encode_frame_header --------------------------------------------------------------------
+
+HEADER_LENGTHS = [0, 1, 125, 126, 127, 65535, 65536, 65537, 2**32, 2**63 - 1]
+
+
+@pytest.mark.parametrize("length", HEADER_LENGTHS)
+@pytest.mark.parametrize("opcode,fin,rsv1", [(BINARY, True, False), (TEXT, False, True),
+                                             (CONTINUATION, True, False)])
+@pytest.mark.parametrize("key", [None, KEY])
+def test_header_is_the_head_of_the_rfc_frame(impl, length, opcode, fin, rsv1, key):
+    # raw_frame's header part: the whole frame of an empty payload, with the length field
+    # built for `length` (so lengths beyond any buffer are checked too).
+    head = raw_frame(opcode, b"", fin=fin, rsv1=rsv1)[:1]
+    m = 0x80 if key is not None else 0
+    if length < 126:
+        head += bytes([m | length])
+    elif length < 65536:
+        head += bytes([m | 126]) + length.to_bytes(2, "big")
+    else:
+        head += bytes([m | 127]) + length.to_bytes(8, "big")
+    head += key or b""
+    kwargs = {"fin": fin, "rsv1": rsv1}
+    if key is not None:
+        kwargs["mask"] = key
+    assert impl.frames.encode_frame_header(opcode, length, **kwargs) == head
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(payload=st.binary(max_size=300) | st.sampled_from([125, 126, 65535, 65536, 70001]).map(os.urandom),
+       opcode=st.sampled_from([CONTINUATION, TEXT, BINARY]), fin=st.booleans(),
+       key=st.none() | st.binary(min_size=4, max_size=4))
+def test_header_plus_payload_is_encode_frame(impl, payload, opcode, fin, key):
+    # The zero-copy way to send: the header, then the payload as it is (masked by the caller).
+    header = impl.frames.encode_frame_header(opcode, len(payload), fin=fin,
+                                             mask=key if key is not None else False)
+    body = payload if key is None else xor(payload, key)
+    expected = raw_frame(opcode, payload, fin=fin, key=key)
+    assert header + body == expected
+    assert impl.frames.encode_frame(opcode, payload, fin=fin, mask=key or False) == expected
+
+
+@pytest.mark.parametrize("call,exc", [
+    (lambda e: e(PING, 0, fin=False), ValueError),
+    (lambda e: e(PONG, 126), ValueError),
+    (lambda e: e(CLOSE, 2**40), ValueError),
+    (lambda e: e(3, 0), ValueError),
+    (lambda e: e(16, 0), ValueError),
+    (lambda e: e(PING, 0, rsv1=True), ValueError),
+    (lambda e: e(CONTINUATION, 0, rsv1=True), ValueError),
+    (lambda e: e(BINARY, -1), ValueError),
+    (lambda e: e(BINARY, 2**63), ValueError),
+    (lambda e: e(BINARY, 2**64 + 5), ValueError),
+    (lambda e: e(BINARY, 0, mask=b"abc"), ValueError),
+    (lambda e: e(BINARY, 0, mask=True), TypeError),
+    (lambda e: e(BINARY, 0, mask="abcd"), TypeError),
+    (lambda e: e(BINARY, 0, mask=1234), TypeError),
+    (lambda e: e(BINARY, 1.0), TypeError),
+    (lambda e: e(BINARY, "5"), TypeError),
+    (lambda e: e(BINARY, b"hello"), TypeError),
+    (lambda e: e(BINARY, None), TypeError),
+    (lambda e: e("2", 0), TypeError),
+    (lambda e: e(BINARY, 0, True), TypeError),  # fin is keyword-only
+])
+def test_header_errors(impl, call, exc):
+    with pytest.raises(exc):
+        call(impl.frames.encode_frame_header)
+
+
+def test_header_length_takes_any_integer(impl):
+    class Size(int):
+        pass
+
+    class Index:
+        def __index__(self):
+            return 300
+
+    enc = impl.frames.encode_frame_header
+    assert enc(BINARY, Size(300)) == enc(BINARY, 300) == enc(BINARY, Index()) == b"\x82\x7e\x01\x2c"
+    assert enc(BINARY, True) == b"\x82\x01"
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")

@@ -23,6 +23,7 @@ Utf8Validator = _utf8.Utf8Validator
 Frame = _frames.Frame
 FrameDecoder = _frames.FrameDecoder
 encode_frame = _frames.encode_frame
+encode_frame_header = _frames.encode_frame_header
 MessageDecoder = _messages.MessageDecoder
 MessageEncoder = _messages.MessageEncoder
 #: The SIMD instruction set the compiled kernels chose at import ("avx2", "ssse3", "sse2",
@@ -46,6 +47,7 @@ __all__ = [
     "Frame",
     "FrameDecoder",
     "encode_frame",
+    "encode_frame_header",
     "PerMessageDeflate",
     "MessageDecoder",
     "MessageEncoder",

@@ -12,6 +12,7 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes
 from cpython.buffer cimport PyBuffer_Release
 from cpython.list cimport PyList_Append
 from cpython.long cimport PyLong_Check
+from cpython.number cimport PyNumber_Index
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_DECREF, Py_INCREF, Py_XDECREF
 from cpython.tuple cimport PyTuple_GET_ITEM
@@ -26,7 +27,7 @@ import os
 from wscodec._constants import DEFAULT_MAX_FRAME_SIZE, OPCODE_BY_VALUE
 from wscodec._errors import BUSY_MESSAGE, PayloadTooBig, ProtocolError
 
-__all__ = ["Frame", "FrameDecoder", "encode_frame"]
+__all__ = ["Frame", "FrameDecoder", "encode_frame", "encode_frame_header"]
 
 cdef extern from "Python.h":
     const Py_ssize_t PY_SSIZE_T_MAX
@@ -507,6 +508,39 @@ cdef class FrameDecoder:
 
 # -- encoder ------------------------------------------------------------------------------
 
+cdef inline int _first_byte(object opcode, object fin, object rsv1) except -1:
+    """FIN, RSV1 and the opcode as a header's first byte, after the rules on them."""
+    cdef int op = _opcode_value(opcode)
+    cdef bint c_fin = fin
+    cdef bint c_rsv1 = rsv1
+    if op & 8:
+        if not c_fin:
+            raise ValueError("control frames must not be fragmented: fin=False (RFC 6455 §5.5)")
+        if c_rsv1:
+            raise ValueError("RSV1 must not be set on a control frame (RFC 7692 §6)")
+    elif c_rsv1 and op == 0:
+        raise ValueError("RSV1 must not be set on a continuation frame (RFC 7692 §6)")
+    return op | (0x80 if c_fin else 0) | (0x40 if c_rsv1 else 0)
+
+
+cdef inline int _key_arg(object mask, unsigned char *key) except -1:
+    """The key of a ``mask`` argument other than True, copied into ``key``: 0 for False/None
+    (no key), 1 for a 4-byte buffer; TypeError / ValueError otherwise."""
+    cdef Py_buffer kview
+    if mask is False or mask is None:
+        return 0
+    if isinstance(mask, str):
+        raise TypeError("mask must be a bool or a 4-byte bytes-like object, not str")
+    acquire_read(mask, &kview)
+    try:
+        if kview.len != 4:
+            raise ValueError("mask key must be 4 bytes, got %d" % kview.len)
+        memcpy(key, kview.buf, 4)
+    finally:
+        PyBuffer_Release(&kview)
+    return 1
+
+
 cdef bytes build_frame(unsigned char first_byte, const unsigned char *payload, Py_ssize_t n,
                        const unsigned char *key):
     """A whole frame: header (minimal length encoding) then the payload, masked with ``key``
@@ -539,46 +573,24 @@ def encode_frame(opcode, payload, *, fin=True, mask=False, rsv1=False):
     125 bytes (RFC 6455 §5.5), RSV1 on a control or continuation frame (RFC 7692 §6), or a
     mask key that is not 4 bytes.
     """
-    cdef int op = _opcode_value(opcode)
-    cdef bint c_fin = fin
-    cdef bint c_rsv1 = rsv1
     cdef Py_buffer pview
-    cdef Py_buffer kview
     cdef unsigned char key[4]
     cdef const unsigned char *keyp = NULL
     cdef const unsigned char *src
     cdef Py_ssize_t n
     cdef bint release = False
-    cdef unsigned char first_byte
-
-    if op & 8:
-        if not c_fin:
-            raise ValueError("control frames must not be fragmented: fin=False (RFC 6455 §5.5)")
-        if c_rsv1:
-            raise ValueError("RSV1 must not be set on a control frame (RFC 7692 §6)")
-    elif c_rsv1 and op == 0:
-        raise ValueError("RSV1 must not be set on a continuation frame (RFC 7692 §6)")
+    cdef unsigned char first_byte = _first_byte(opcode, fin, rsv1)
 
     if mask is True:
         draw_key(key)
         keyp = key
-    elif mask is not False and mask is not None:
-        if isinstance(mask, str):
-            raise TypeError("mask must be a bool or a 4-byte bytes-like object, not str")
-        acquire_read(mask, &kview)
-        try:
-            if kview.len != 4:
-                raise ValueError("mask key must be 4 bytes, got %d" % kview.len)
-            memcpy(key, kview.buf, 4)
-        finally:
-            PyBuffer_Release(&kview)
+    elif _key_arg(mask, key):
         keyp = key
 
-    first_byte = <unsigned char>op | (0x80 if c_fin else 0) | (0x40 if c_rsv1 else 0)
     if type(payload) is bytes:
         # The common case, without the buffer protocol or a try/finally.
         n = PyBytes_GET_SIZE(payload)
-        if (op & 8) and n > 125:
+        if (first_byte & 8) and n > 125:
             raise ValueError("control frame payload of %d bytes exceeds 125 (RFC 6455 §5.5)" % n)
         return build_frame(first_byte, <const unsigned char *>PyBytes_AS_STRING(payload), n, keyp)
     else:
@@ -589,9 +601,48 @@ def encode_frame(opcode, payload, *, fin=True, mask=False, rsv1=False):
         src = <const unsigned char *>pview.buf
         n = pview.len
     try:
-        if (op & 8) and n > 125:
+        if (first_byte & 8) and n > 125:
             raise ValueError("control frame payload of %d bytes exceeds 125 (RFC 6455 §5.5)" % n)
         return build_frame(first_byte, src, n, keyp)
     finally:
         if release:
             PyBuffer_Release(&pview)
+
+
+@cython.binding(False)
+def encode_frame_header(opcode, length, *, fin=True, mask=False, rsv1=False):
+    """The header alone of a frame with a ``length``-byte payload (RFC 6455 §5.2).
+
+    For sending a large payload without copying it: write the header, then the payload
+    itself (``transport.writelines([header, payload])``); ``header + payload`` is what
+    ``encode_frame`` returns.  ``mask=<4 bytes>`` puts that key in the header, and the caller
+    masks the payload with it (``apply_mask`` / ``mask_inplace``); ``mask=True`` is refused, as
+    the key it would draw would be lost.  Otherwise the rules of ``encode_frame`` apply:
+    ``ValueError`` for a reserved opcode, a control frame with ``fin=False`` or a length over
+    125, RSV1 on a control or continuation frame, a key that is not 4 bytes, or a length below
+    0 or at or above 2**63.
+    """
+    cdef unsigned char key[4]
+    cdef const unsigned char *keyp = NULL
+    cdef unsigned char first_byte = _first_byte(opcode, fin, rsv1)
+    cdef uint64_t n
+    cdef bytes out
+    if mask is True:
+        raise TypeError("mask=True would draw a key the caller never sees: pass the 4-byte key "
+                        "the payload is masked with, or use encode_frame")
+    if _key_arg(mask, key):
+        keyp = key
+    size = PyNumber_Index(length)
+    if size < 0:
+        raise ValueError("payload length must not be negative, got %d" % size)
+    if size >= _LENGTH_LIMIT:
+        raise ValueError("payload length must be below 2**63 (RFC 6455 §5.2), got %d" % size)
+    n = size
+    if (first_byte & 8) and n > 125:
+        raise ValueError("control frame payload of %d bytes exceeds 125 (RFC 6455 §5.5)" % n)
+    out = PyBytes_FromStringAndSize(NULL, header_size(n, keyp != NULL))
+    write_header(<unsigned char *>PyBytes_AS_STRING(out), first_byte, n, keyp)
+    return out
+
+
+cdef object _LENGTH_LIMIT = 1 << 63

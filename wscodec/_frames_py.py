@@ -22,6 +22,7 @@ order.  Base framing (RFC 6455 §5.2)::
 
 from __future__ import annotations
 
+import operator
 import os
 import sys
 from _thread import allocate_lock as _allocate_lock
@@ -32,7 +33,7 @@ from ._constants import DEFAULT_MAX_FRAME_SIZE, OPCODE_BY_VALUE, Opcode
 from ._errors import BUSY_MESSAGE, PayloadTooBig, ProtocolError
 from ._mask_py import apply_mask
 
-__all__ = ["Frame", "FrameDecoder", "encode_frame"]
+__all__ = ["Frame", "FrameDecoder", "encode_frame", "encode_frame_header"]
 
 if TYPE_CHECKING:
     import array
@@ -414,6 +415,51 @@ def encode_frame(opcode: int, payload: Buffer, *, fin: bool = True,
     125 bytes (RFC 6455 §5.5), RSV1 on a control or continuation frame (RFC 7692 §6), or a
     mask key that is not 4 bytes.
     """
+    first = _first_byte(opcode, fin, rsv1)
+    key = _draw_key() if mask is True else _key_arg(mask)
+
+    data = _raw(payload, "payload")
+    n = len(data)
+    if first & 8 and n > 125:
+        raise ValueError("control frame payload of %d bytes exceeds 125 (RFC 6455 §5.5)" % n)
+
+    header = _header(first, n, key)
+    if key is None:
+        return header + data
+    return header + apply_mask(data, key)
+
+
+def encode_frame_header(opcode: int, length: int, *, fin: bool = True,
+                        mask: Union[bool, Buffer] = False, rsv1: bool = False) -> bytes:
+    """The header alone of a frame with a ``length``-byte payload (RFC 6455 §5.2).
+
+    For sending a large payload without copying it: write the header, then the payload
+    itself (``transport.writelines([header, payload])``); ``header + payload`` is what
+    ``encode_frame`` returns.  ``mask=<4 bytes>`` puts that key in the header, and the caller
+    masks the payload with it (``apply_mask`` / ``mask_inplace``); ``mask=True`` is refused, as
+    the key it would draw would be lost.  Otherwise the rules of ``encode_frame`` apply:
+    ``ValueError`` for a reserved opcode, a control frame with ``fin=False`` or a length over
+    125, RSV1 on a control or continuation frame, a key that is not 4 bytes, or a length below
+    0 or at or above 2**63.
+    """
+    first = _first_byte(opcode, fin, rsv1)
+    if mask is True:
+        raise TypeError("mask=True would draw a key the caller never sees: pass the 4-byte key "
+                        "the payload is masked with, or use encode_frame")
+    key = _key_arg(mask)
+
+    n = operator.index(length)
+    if n < 0:
+        raise ValueError("payload length must not be negative, got %d" % n)
+    if n >= 1 << 63:
+        raise ValueError("payload length must be below 2**63 (RFC 6455 §5.2), got %d" % n)
+    if first & 8 and n > 125:
+        raise ValueError("control frame payload of %d bytes exceeds 125 (RFC 6455 §5.5)" % n)
+    return _header(first, n, key)
+
+
+def _first_byte(opcode: int, fin: bool, rsv1: bool) -> int:
+    """FIN, RSV1 and the opcode as a header's first byte, after the rules on them."""
     op = _opcode_value(opcode)
     fin = bool(fin)
     rsv1 = bool(rsv1)
@@ -424,10 +470,12 @@ def encode_frame(opcode: int, payload: Buffer, *, fin: bool = True,
             raise ValueError("RSV1 must not be set on a control frame (RFC 7692 §6)")
     elif rsv1 and op == 0:
         raise ValueError("RSV1 must not be set on a continuation frame (RFC 7692 §6)")
+    return op | (0x80 if fin else 0) | (0x40 if rsv1 else 0)
 
-    if mask is True:
-        key = _draw_key()
-    elif mask is False or mask is None:
+
+def _key_arg(mask: Union[bool, Buffer, None]) -> Optional[bytes]:
+    """The key of a ``mask`` argument other than True: None for False/None, else 4 bytes."""
+    if mask is False or mask is None:
         key = None
     else:
         if isinstance(mask, str):
@@ -436,21 +484,16 @@ def encode_frame(opcode: int, payload: Buffer, *, fin: bool = True,
             key = view.tobytes()
         if len(key) != 4:
             raise ValueError("mask key must be 4 bytes, got %d" % len(key))
+    return key
 
-    data = _raw(payload, "payload")
-    n = len(data)
-    if op & 8 and n > 125:
-        raise ValueError("control frame payload of %d bytes exceeds 125 (RFC 6455 §5.5)" % n)
 
-    first = op | (0x80 if fin else 0) | (0x40 if rsv1 else 0)
+def _header(first: int, n: int, key: Optional[bytes]) -> bytes:
+    """A header with the minimal length encoding (RFC 6455 §5.2); ``key`` None: unmasked."""
     mask_bit = 0x80 if key is not None else 0
-    # The minimal length encoding (RFC 6455 §5.2).
     if n < 126:
         header = bytes((first, mask_bit | n))
     elif n < 65536:
         header = bytes((first, mask_bit | 126)) + n.to_bytes(2, "big")
     else:
         header = bytes((first, mask_bit | 127)) + n.to_bytes(8, "big")
-    if key is None:
-        return header + data
-    return header + key + apply_mask(data, key)
+    return header if key is None else header + key

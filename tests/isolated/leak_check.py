@@ -139,6 +139,9 @@ def cases_frames(m):
     yield "encode_frame random key", True, (), lambda: m.encode_frame(2, b"Hello", mask=True)
     yield "encode_frame ValueError", False, (), lambda: expect(ValueError, m.encode_frame, 9, bytes(200))
     yield "encode_frame TypeError", False, (), lambda: expect(TypeError, m.encode_frame, 1, "text")
+    yield "encode_frame_header", True, (), lambda: m.encode_frame_header(2, 70000, mask=KEY)
+    yield "encode_frame_header ValueError", False, (), lambda: expect(ValueError, m.encode_frame_header, 2, 2**63)
+    yield "encode_frame_header TypeError", False, (), lambda: expect(TypeError, m.encode_frame_header, 2, 5, mask=True)
     yield "Frame", False, (), lambda: (m.Frame(1, True, payload=b"ab") == m.Frame(1, True, payload=b"ab"), repr(m.Frame(2)))
 
 

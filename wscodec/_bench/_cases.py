@@ -128,6 +128,7 @@ class Api:
         "Frame": ("frames",),
         "FrameDecoder": ("frames",),
         "encode_frame": ("frames",),
+        "encode_frame_header": ("frames",),
         "MessageDecoder": ("messages",),
         "MessageEncoder": ("messages",),
         "PerMessageDeflate": ("messages", "deflate"),
@@ -797,6 +798,22 @@ def _wsproto_encode(case, api):
     return Prepared("p.send_data(data)", ns, _encoded(lambda: protocol.send_data(ns["data"])))
 
 
+def _wscodec_header_writelines(case, api):
+    # A server's zero-copy send: the header alone, then the payload object itself, handed to
+    # the transport together (as picows' send hands its frame to the transport).
+    encode_frame_header = api.get("encode_frame_header")
+    timed, sink = _Transport(False), _Transport(True)
+    ns = {"t": timed, "encode_frame_header": encode_frame_header, "BINARY": api.opcode("BINARY"),
+          "data": case.inputs["data"]}
+
+    def result():
+        sink.writelines([encode_frame_header(ns["BINARY"], len(ns["data"])), ns["data"]])
+        return sink.written()
+
+    return Prepared("t.writelines([encode_frame_header(BINARY, len(data)), data])", ns,
+                    _encoded(result))
+
+
 def _websocket_client_encode(case, api):
     ABNF = _peer("websocket._abnf", "ABNF")
     ns = {"ABNF": ABNF, "data": case.inputs["data"], "m": int(case.inputs["masked"])}
@@ -815,6 +832,9 @@ def _encode_cases():
             if masked:
                 contenders.append(Contender("{wscodec} encode_frame(mask=key), caller's key",
                                             "wscodec", _wscodec_encode(True), reference=False))
+            else:
+                contenders.append(Contender("{wscodec} encode_frame_header + writelines",
+                                            "wscodec", _wscodec_header_writelines))
             contenders += [
                 Contender("picows WSTransport.send", "picows", _picows_encode),
                 Contender("websockets Frame.serialize", "websockets", _websockets_encode),
