@@ -14,6 +14,7 @@ import zlib
 
 import pytest
 from _peers import have, require
+from _raw_frames import raw_frame, split
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -73,25 +74,6 @@ class Protocol:
     def resume_reading(self):
         self._reading_paused = False
         self.calls.append("resume")
-
-
-def raw_frame(opcode, payload, *, fin=True, rsv=0, mask=None, length_form=None):
-    """A frame built by hand (RFC 6455 §5.2), able to break every rule on purpose."""
-    n = len(payload)
-    if length_form is None:
-        length_form = 0 if n <= 125 else (1 if n <= 0xFFFF else 2)
-    head = bytes([(0x80 if fin else 0) | (rsv << 4) | opcode])
-    bit = 0x80 if mask is not None else 0
-    if length_form == 0:
-        head += bytes([bit | n])
-    elif length_form == 1:
-        head += bytes([bit | 126]) + struct.pack("!H", n)
-    else:
-        head += bytes([bit | 127]) + struct.pack("!Q", n)
-    if mask is not None:
-        payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-        head += mask
-    return head + payload
 
 
 def deflated(data):
@@ -155,11 +137,6 @@ def run(pair, chunks, drains, *, limit, max_msg_size, compress, decode_text):
     return log
 
 
-def split(data, cuts):
-    bounds = sorted({0, len(data), *[c % (len(data) + 1) for c in cuts]})
-    return [data[a:b] for a, b in zip(bounds, bounds[1:])] or [b""]
-
-
 payloads = st.one_of(
     st.text(max_size=60).map(lambda s: s.encode("utf-8", "surrogatepass")),
     st.binary(max_size=60),
@@ -215,8 +192,6 @@ def frames_of(item):
     opcode, fin, rsv, mask, payload, deflate, form = item[1]
     if deflate:
         payload = deflated(payload)
-    if form == 1 and len(payload) > 0xFFFF:
-        form = 2
     return raw_frame(opcode, payload, fin=fin, rsv=rsv, mask=mask, length_form=form)
 
 

@@ -10,6 +10,7 @@ import os
 
 import pytest
 from _peers import require
+from _raw_frames import raw_frame
 
 websockets = require("websockets", module_level=True)
 
@@ -297,24 +298,6 @@ def _drive(parse, chunks, *, mask, max_size):
     return out
 
 
-def _raw_frame(opcode, payload, fin, rsv, key, form):
-    import struct
-
-    n = len(payload)
-    head = bytes([(0x80 if fin else 0) | (rsv << 4) | opcode])
-    bit = 0x80 if key is not None else 0
-    if form == 0 and n <= 125:
-        head += bytes([bit | n])
-    elif form <= 1 and n <= 0xFFFF:
-        head += bytes([bit | 126]) + struct.pack("!H", n)
-    else:
-        head += bytes([bit | 127]) + struct.pack("!Q", n)
-    if key is not None:
-        payload = bytes(b ^ key[i % 4] for i, b in enumerate(payload))
-        head += key
-    return head + payload
-
-
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
@@ -342,7 +325,8 @@ def test_parse_matches_websockets_own_on_any_split(mask, frames, cuts, max_size)
     integrations.install("websockets")
     ours = Frame.__dict__["parse"]
     stream = b"".join(
-        _raw_frame(op, payload, fin, rsv, os.urandom(4) if (right == mask) else None, form)
+        raw_frame(op, payload, fin=fin, rsv=rsv, mask=os.urandom(4) if (right == mask) else None,
+                  length_form=form)
         for op, payload, fin, rsv, right, form in frames
     )
     bounds = sorted({0, len(stream), *[c % (len(stream) + 1) for c in cuts]})

@@ -6,10 +6,10 @@ frames must be byte-identical for a server and decode identically for a client.
 """
 
 import os
-import struct
 
 import pytest
 from _peers import require
+from _raw_frames import raw_frame, split
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -30,25 +30,6 @@ def Fast():
     return FrameProtocol
 
 
-def raw_frame(opcode, payload, *, fin=True, rsv=0, mask=None, length_form=None):
-    """A frame built by hand (RFC 6455 §5.2), able to break every rule on purpose."""
-    n = len(payload)
-    if length_form is None:
-        length_form = 0 if n <= 125 else (1 if n <= 0xFFFF else 2)
-    head = bytes([(0x80 if fin else 0) | (rsv << 4) | opcode])
-    bit = 0x80 if mask is not None else 0
-    if length_form == 0:
-        head += bytes([bit | n])
-    elif length_form == 1:
-        head += bytes([bit | 126]) + struct.pack("!H", n)
-    else:
-        head += bytes([bit | 127]) + struct.pack("!Q", n)
-    if mask is not None:
-        payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-        head += mask
-    return head + payload
-
-
 def run(proto, chunks):
     """Feed chunks one by one; collect frames, or the error that ended the stream."""
     out = []
@@ -64,11 +45,6 @@ def run(proto, chunks):
             out.append(("after", [tuple(f) for f in proto.received_frames()]))
             break
     return out
-
-
-def split(data, cuts):
-    bounds = sorted({0, len(data), *[c % (len(data) + 1) for c in cuts]})
-    return [data[a:b] for a, b in zip(bounds, bounds[1:])] or [b""]
 
 
 text_payloads = st.one_of(
