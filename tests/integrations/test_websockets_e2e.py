@@ -19,6 +19,7 @@ from websockets.asyncio.server import serve  # noqa: E402
 from websockets.exceptions import ConnectionClosedError  # noqa: E402
 from websockets.frames import Frame  # noqa: E402
 
+import wscodec  # noqa: E402
 from wscodec import integrations  # noqa: E402
 
 
@@ -162,33 +163,41 @@ def test_oversize_message_closes_with_1009():
     assert run(with_server(echo, client, max_size=1000)) == 1009
 
 
+async def raw_client(uri, frame):
+    """A client written by hand: completes the opening handshake (RFC 6455 §4.1), sends the
+    bytes ``frame`` as they are, and returns the server's response head and the first frame
+    the server sends back."""
+    host, port = uri[5:].split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(
+        (
+            "GET / HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            % (host, wscodec.generate_key())
+        ).encode()
+    )
+    head = await reader.readuntil(b"\r\n\r\n")
+    writer.write(frame)
+    await writer.drain()
+    decoder = wscodec.FrameDecoder(client=True)
+    frames = []
+    while not frames:
+        data = await reader.read(4096)
+        assert data
+        frames = decoder.feed(data)
+    writer.close()
+    return head, frames[0]
+
+
 def test_invalid_utf8_closes_with_1007():
     # A raw client sends a masked text frame with invalid UTF-8; the server must fail the
     # connection with 1007 (RFC 6455 §8.1).
-    import wscodec
-
     async def client(uri):
-        host, port = uri[5:].split(":")
-        reader, writer = await asyncio.open_connection(host, int(port))
-        key = wscodec.generate_key()
-        writer.write(
-            (
-                "GET / HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n" % (host, key)
-            ).encode()
+        head, frame = await raw_client(
+            uri, wscodec.encode_frame(wscodec.Opcode.TEXT, b"ok\xe4\xb8", mask=True)
         )
-        head = await reader.readuntil(b"\r\n\r\n")
         assert head.startswith(b"HTTP/1.1 101")
-        writer.write(wscodec.encode_frame(wscodec.Opcode.TEXT, b"ok\xe4\xb8", mask=True))
-        await writer.drain()
-        decoder = wscodec.FrameDecoder(client=True)
-        frames = []
-        while not frames:
-            data = await reader.read(4096)
-            assert data
-            frames = decoder.feed(data)
-        writer.close()
-        return frames[0]
+        return frame
 
     frame = run(with_server(echo, client))
     assert frame.opcode == 8
@@ -196,30 +205,10 @@ def test_invalid_utf8_closes_with_1007():
 
 
 def test_unmasked_client_frame_is_a_protocol_error():
-    import wscodec
-
+    # RFC 6455 §5.1: a server must fail the connection on an unmasked frame.
     async def client(uri):
-        host, port = uri[5:].split(":")
-        reader, writer = await asyncio.open_connection(host, int(port))
-        writer.write(
-            (
-                "GET / HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n"
-                % (host, wscodec.generate_key())
-            ).encode()
-        )
-        await reader.readuntil(b"\r\n\r\n")
-        # RFC 6455 §5.1: a server must fail the connection on an unmasked frame.
-        writer.write(wscodec.encode_frame(wscodec.Opcode.TEXT, b"hello"))
-        await writer.drain()
-        decoder = wscodec.FrameDecoder(client=True)
-        frames = []
-        while not frames:
-            data = await reader.read(4096)
-            assert data
-            frames = decoder.feed(data)
-        writer.close()
-        return frames[0]
+        _, frame = await raw_client(uri, wscodec.encode_frame(wscodec.Opcode.TEXT, b"hello"))
+        return frame
 
     frame = run(with_server(echo, client))
     assert frame.opcode == 8
