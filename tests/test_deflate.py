@@ -1,10 +1,10 @@
 """permessage-deflate (RFC 7692) in the message layer, against both twins."""
 
 import os
-import struct
 import zlib
 
 import pytest
+from _wire import parse_frames, raw_frame
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from wscodec import BinaryMessage, InvalidPayload, PayloadTooBig, Ping, ProtocolError, TextMessage
@@ -22,37 +22,12 @@ PMD = PerMessageDeflate()
 H = bytes.fromhex
 
 
-def raw_frame(opcode, payload=b"", fin=True, rsv1=False, key=None):
-    first = (0x80 if fin else 0) | (0x40 if rsv1 else 0) | opcode
-    mask_bit = 0x80 if key is not None else 0
-    n = len(payload)
-    if n < 126:
-        header = bytes([first, mask_bit | n])
-    elif n < 65536:
-        header = bytes([first, mask_bit | 126]) + struct.pack("!H", n)
-    else:
-        header = bytes([first, mask_bit | 127]) + struct.pack("!Q", n)
-    if key is None:
-        return header + bytes(payload)
-    return header + key + bytes(b ^ key[i % 4] for i, b in enumerate(payload))
-
-
 def frames_of(data):
     """[(fin, rsv1, opcode, payload)] of unmasked frames (independent parser)."""
     out = []
-    pos = 0
-    while pos < len(data):
-        b0, n = data[pos], data[pos + 1] & 0x7F
-        assert not data[pos + 1] & 0x80
-        pos += 2
-        if n == 126:
-            (n,) = struct.unpack("!H", data[pos : pos + 2])
-            pos += 2
-        elif n == 127:
-            (n,) = struct.unpack("!Q", data[pos : pos + 8])
-            pos += 8
-        out.append((bool(b0 & 0x80), bool(b0 & 0x40), b0 & 0x0F, data[pos : pos + n]))
-        pos += n
+    for fin, rsv1, opcode, masked, _, payload in parse_frames(data):
+        assert not masked
+        out.append((fin, rsv1, opcode, payload))
     return out
 
 

@@ -1,7 +1,8 @@
 """The message layer (RFC 6455 §5.4-§5.6, §7.4) against both twins.
 
-Input streams are built with the small independent frame writer below (so hostile frames the
-encoders refuse can be written too) and with the encoders under test for round trips.
+Input streams are built with the small independent frame writer of _wire.py (so
+hostile frames the encoders refuse can be written too) and with the encoders under test for
+round trips.
 """
 
 import array
@@ -10,6 +11,7 @@ import pickle
 import struct
 
 import pytest
+from _wire import parse_frames, raw_frame
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import wscodec
@@ -26,52 +28,9 @@ TWIN_MODULES = [
 CONT, TEXT, BINARY, CLOSE, PING, PONG = 0, 1, 2, 8, 9, 10
 
 
-def raw_frame(opcode, payload=b"", fin=True, rsv1=False, rsv2=False, key=None):
-    """An independent frame writer (RFC 6455 §5.2); ``key`` masks (a client's frame)."""
-    first = (0x80 if fin else 0) | (0x40 if rsv1 else 0) | (0x20 if rsv2 else 0) | opcode
-    mask_bit = 0x80 if key is not None else 0
-    n = len(payload)
-    if n < 126:
-        header = bytes([first, mask_bit | n])
-    elif n < 65536:
-        header = bytes([first, mask_bit | 126]) + struct.pack("!H", n)
-    else:
-        header = bytes([first, mask_bit | 127]) + struct.pack("!Q", n)
-    if key is None:
-        return header + bytes(payload)
-    return header + key + bytes(b ^ key[i % 4] for i, b in enumerate(payload))
-
-
 def client_frame(opcode, payload=b"", **kw):
     """A frame as a client sends it (masked), for a server-side decoder."""
     return raw_frame(opcode, payload, key=b"\x37\xfa\x21\x3d", **kw)
-
-
-def parse_frames(data):
-    """Independent parser for what the encoders write: [(fin, rsv1, opcode, masked, key, payload)]."""
-    out = []
-    pos = 0
-    while pos < len(data):
-        b0, b1 = data[pos], data[pos + 1]
-        n = b1 & 0x7F
-        pos += 2
-        if n == 126:
-            (n,) = struct.unpack("!H", data[pos : pos + 2])
-            pos += 2
-        elif n == 127:
-            (n,) = struct.unpack("!Q", data[pos : pos + 8])
-            pos += 8
-        key = None
-        if b1 & 0x80:
-            key = data[pos : pos + 4]
-            pos += 4
-        payload = data[pos : pos + n]
-        if key is not None:
-            payload = bytes(b ^ key[i % 4] for i, b in enumerate(payload))
-        pos += n
-        out.append((bool(b0 & 0x80), bool(b0 & 0x40), b0 & 0x0F, key is not None, key, payload))
-    assert pos == len(data)
-    return out
 
 
 def feed_all(decoder, chunks):
