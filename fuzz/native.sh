@@ -22,8 +22,17 @@
 # PYTHONMALLOC=malloc sends Python's own allocations (the bytes objects the decoders read)
 # through ASan's malloc, so a read past the end of a small bytes object is seen too.
 #
-# Exit status: 0 when no harness found anything; 1 otherwise (the log tail is printed and the
-# input is kept as FUZZ_WORK/artifacts/<harness>-crash-*).
+# FUZZ_SELFTEST=1 adds a last step that proves the whole chain can see a memory error in the
+# C code: the private copy's utf8_feed (the compiled UTF-8 validator's entry point) is given a
+# read two bytes past the chunk it is handed whenever that chunk ends with a four-byte lead
+# byte (F0-F4), and the utf8 harness must then stop with an AddressSanitizer
+# heap-buffer-overflow report in _utf8_c.  The byte read is never used, so the twins still
+# agree: only AddressSanitizer can see this bug.  (Two bytes, not one: a bytes object keeps a
+# NUL after its last byte, inside its allocation.)  The copy is restored afterwards.
+#
+# Exit status: 0 when no harness found anything (and, with FUZZ_SELFTEST=1, the planted read
+# was reported); 1 otherwise (the log tail is printed and the input is kept as
+# FUZZ_WORK/artifacts/<harness>-crash-*).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -122,3 +131,58 @@ for h in "${HARNESSES[@]}"; do
 done
 [ ${#failed[@]} -eq 0 ] || die "findings in: ${failed[*]} (logs in $WORK/<harness>.log, inputs in $WORK/artifacts)"
 log "no finding (logs in $WORK)"
+
+# 5. The self-test (FUZZ_SELFTEST=1, see the header): plant the read, rebuild (only _utf8_c
+#    changes), fuzz from the utf8 seeds, require the report, restore and rebuild.
+[ "${FUZZ_SELFTEST:-0}" = 1 ] || exit 0
+build_copy() {
+    (cd "$WORK/src" && CC="$CC" LDSHARED="$CC -shared" WSCODEC_SANITIZE=fuzzer WSCODEC_REQUIRE_EXTENSIONS=1 \
+        nice -n 10 "$PY" setup.py -q build_ext --inplace --build-temp "$WORK/build" > "$WORK/$1.log" 2>&1) \
+        || { tail -n 30 "$WORK/$1.log" >&2; die "$1 failed (full log: $WORK/$1.log)"; }
+}
+pyx=$WORK/src/wscodec/_utf8_c.pyx
+cp "$pyx" "$WORK/selftest-orig.pyx"
+"$PY" - "$pyx" <<'PY' || die "self-test: could not plant the read in utf8_feed"
+import sys
+
+path = sys.argv[1]
+src = open(path).read()
+anchor = "cdef int utf8_feed(Utf8State *st, const unsigned char *s, Py_ssize_t n) noexcept nogil:\n"
+if src.count(anchor) != 1:
+    sys.exit("utf8_feed's definition (the C API of _utf8_c.pxd) not found")
+# A volatile load: the compiler must perform it although nothing uses the value.
+touch = """cdef extern from *:
+    '''
+    static void wsc_selftest_touch(const unsigned char *p) { volatile unsigned char c = *p; (void)c; }
+    '''
+    void wsc_selftest_touch(const unsigned char *p) noexcept nogil
+
+
+"""
+bug = "    if n > 0 and s[n - 1] >= 0xF0:\n        wsc_selftest_touch(s + n + 1)\n"
+open(path, "w").write(src.replace(anchor, touch + anchor + bug))
+PY
+log "self-test: utf8_feed reads two bytes past a chunk that ends with F0-F4"
+build_copy selftest-build
+st=$WORK/selftest
+rm -rf "$st"
+mkdir -p "$st/corpus"
+cp "$WORK/src/fuzz/corpus/utf8"/* "$st/corpus"/
+rc=0
+start=$(date +%s)
+(cd "$WORK/src" && \
+    LD_PRELOAD=$PRELOAD PYTHONMALLOC=malloc \
+    ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1:halt_on_error=1 \
+    "$PY" fuzz/fuzz_utf8.py "$st/corpus" -max_total_time=60 -max_len=4096 -timeout=30 \
+        -artifact_prefix="$st/") > "$st/log" 2>&1 || rc=$?
+secs=$(( $(date +%s) - start ))
+cp "$WORK/selftest-orig.pyx" "$pyx"
+build_copy selftest-restore
+report=$(grep -E -m1 'ERROR: AddressSanitizer: ' "$st/log" || true)
+if [ $rc -eq 0 ] || [[ "$report" != *heap-buffer-overflow* ]] || ! grep -q '_utf8_c' "$st/log"; then
+    grep -v -E '^INFO:' "$st/log" | tail -n 40 >&2
+    die "self-test: the planted read was not reported as a heap-buffer-overflow in _utf8_c (exit $rc)"
+fi
+# Inputs run before the report: libFuzzer's last status line (none when a seed triggers it).
+n=$(grep -E -o '^#[0-9]+' "$st/log" | tail -n 1 || true)
+log "self-test: AddressSanitizer reported the planted read after ${secs} s (${n:-a seed input}): ${report#*ERROR: }"
