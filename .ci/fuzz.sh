@@ -4,6 +4,12 @@
 # exception, a disagreement between the twins, a crash or a hang) fails the stage and the
 # input is kept in $CI_WORK/fuzz/artifacts.  The long run is described in the README
 # ("Security and hardening").
+#
+# Then the same harnesses with native coverage (fuzz/native.sh: a clang build with
+# AddressSanitizer and libFuzzer's coverage of the C code, atheris' runtime preloaded),
+# NATIVE_FUZZ_SECONDS each (default 10), and its self-test: a read planted past a buffer in
+# the compiled UTF-8 validator must be reported by AddressSanitizer.  clang is installed from
+# Debian's archive when it is missing; it is never a reason to skip.
 set -euo pipefail
 STAGE_NAME=fuzz
 . "$(dirname "$0")/lib.sh"
@@ -39,4 +45,25 @@ for harness in "$FUZZ"/src/fuzz/fuzz_*.py; do
         failed+=("$name")
     fi
 done
-[ ${#failed[@]} -eq 0 ] || die "findings in: ${failed[*]} (inputs in $FUZZ/artifacts)"
+
+# Native coverage.  Another apt/dpkg run on the machine may hold the lock for a while: wait.
+apt_install() {
+    apt-get -o DPkg::Lock::Timeout=600 update -q
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q "$@"
+}
+if ! command -v clang >/dev/null 2>&1; then
+    log "installing clang"
+    apt_install clang
+fi
+# Debian ships the sanitizer runtimes and their default ignore lists in libclang-rt-N-dev,
+# only recommended by clang: without it, -fsanitize=address does not compile.
+if [ ! -e "$(clang -print-resource-dir)/share/asan_ignorelist.txt" ]; then
+    apt_install "libclang-rt-$(clang -dumpversion | cut -d. -f1)-dev"
+fi
+NATIVE_SECONDS=${NATIVE_FUZZ_SECONDS:-10}
+log "native coverage: ${NATIVE_SECONDS} s per harness, then the self-test"
+if ! FUZZ_SECONDS=$NATIVE_SECONDS FUZZ_WORK=$FUZZ/native FUZZ_SELFTEST=1 CC=clang \
+        PYTHON="${PYTHON:-python3}" bash "$ROOT/fuzz/native.sh"; then
+    failed+=("native")
+fi
+[ ${#failed[@]} -eq 0 ] || die "findings in: ${failed[*]} (inputs in $FUZZ/artifacts and $FUZZ/native/artifacts)"
