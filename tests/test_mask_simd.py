@@ -13,11 +13,11 @@ import ctypes
 import mmap
 import os
 import pathlib
-import platform
 import random
 import subprocess
 import sys
 
+import _kernels
 import _native
 import pytest
 from hypothesis import given, settings
@@ -26,19 +26,11 @@ from hypothesis import strategies as st
 import wscodec
 from wscodec import _select
 
-if _select.NO_EXTENSIONS:
-    mask_c = None
-    KERNELS = []
-else:
-    from wscodec import _mask_c as mask_c
-
-    KERNELS = list(mask_c.kernels())
+mask_c, KERNELS = _kernels.compiled("mask")
 
 pytestmark = pytest.mark.skipif(_select.NO_EXTENSIONS, reason="compiled twin not built")
 
-MACHINE = platform.machine().lower()
-X86_64 = MACHINE in ("x86_64", "amd64")
-AARCH64 = MACHINE in ("aarch64", "arm64")
+X86_64, AARCH64 = _kernels.X86_64, _kernels.AARCH64
 KEY = b"\x37\xfa\x21\x3d"
 GUARD = 0xA5  # fills the destination around the masked range; it must stay untouched
 
@@ -48,35 +40,17 @@ def reference(data, key, offset=0):
     return bytes(b ^ key[(offset + i) % 4] for i, b in enumerate(data))
 
 
-@pytest.fixture(params=KERNELS)
-def kernel(request):
-    """Each masking kernel this CPU runs, switched in for the test and switched back after."""
-    previous = mask_c._set_kernel(request.param)
-    try:
-        yield request.param
-    finally:
-        mask_c._set_kernel(previous)
+kernel = _kernels.kernel_fixture(mask_c, KERNELS, "masking")
 
 
 # ---- which kernels exist -------------------------------------------------------------------
-
-
-def _cpu_flags():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("flags"):
-                    return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return None
 
 
 def test_kernels_match_the_cpu():
     assert KERNELS[0] == "none"
     if X86_64:
         assert "sse2" in KERNELS  # the x86-64 baseline
-        flags = _cpu_flags()  # Linux only; there the build uses GCC or clang (AVX2 kernel)
+        flags = _kernels.cpu_flags()  # Linux only; there the build uses GCC or clang (AVX2 kernel)
         if flags is not None:
             assert ("avx2" in KERNELS) == ("avx2" in flags)
     elif AARCH64 and sys.byteorder == "little" and sys.platform != "win32":
@@ -330,7 +304,7 @@ def test_forcing_ssse3_masks_with_sse2():
 
 
 def _cpu_flags_or_empty():
-    return _cpu_flags() or set()
+    return _kernels.cpu_flags() or set()
 
 
 @pytest.mark.parametrize("value", ["avx9", "neon" if X86_64 else "avx2"])

@@ -13,10 +13,10 @@ import functools
 import mmap
 import os
 import pathlib
-import platform
 import subprocess
 import sys
 
+import _kernels
 import _native
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -25,19 +25,11 @@ from hypothesis import strategies as st
 import wscodec
 from wscodec import _select, _simd, _utf8_py
 
-if _select.NO_EXTENSIONS:
-    utf8_c = None
-    KERNELS = []
-else:
-    from wscodec import _utf8_c as utf8_c
-
-    KERNELS = list(utf8_c.kernels())
+utf8_c, KERNELS = _kernels.compiled("utf8")
 
 compiled_only = pytest.mark.skipif(_select.NO_EXTENSIONS, reason="compiled twin not built")
 SIMD_KERNELS = [k for k in KERNELS if k != "none"]
-MACHINE = platform.machine().lower()
-X86_64 = MACHINE in ("x86_64", "amd64")
-AARCH64 = MACHINE in ("aarch64", "arm64")
+X86_64, AARCH64 = _kernels.X86_64, _kernels.AARCH64
 
 HYP = settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -74,14 +66,7 @@ def viable(data):
     return False
 
 
-@pytest.fixture(params=KERNELS)
-def kernel(request):
-    """Each UTF-8 kernel this CPU runs, switched in for the test and switched back after."""
-    previous = utf8_c._set_kernel(request.param)
-    try:
-        yield request.param
-    finally:
-        utf8_c._set_kernel(previous)
+kernel = _kernels.kernel_fixture(utf8_c, KERNELS, "UTF-8")
 
 
 def all_kernels(func, data):
@@ -108,22 +93,11 @@ SAMPLES = {
 
 # ---- which kernels exist and which one runs ---------------------------------------------
 
-def _cpu_flags():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("flags"):
-                    return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return None
-
-
 @compiled_only
 def test_kernels_match_the_cpu():
     assert KERNELS[0] == "none"
     assert set(KERNELS) <= {"none", "ssse3", "avx2", "neon"}
-    flags = _cpu_flags() if sys.platform.startswith("linux") else None
+    flags = _kernels.cpu_flags() if sys.platform.startswith("linux") else None
     if X86_64 and flags is not None:
         # The kernel's own detection agrees with the Linux kernel's view of the CPU.
         assert ("avx2" in KERNELS) == ("avx2" in flags), flags
