@@ -9,7 +9,6 @@ code point (from ``str.encode``).
 """
 
 import ctypes
-import functools
 import mmap
 import os
 import pathlib
@@ -19,6 +18,7 @@ import sys
 import _kernels
 import _native
 import pytest
+from _utf8_oracle import decodes, viable
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -32,38 +32,6 @@ SIMD_KERNELS = [k for k in KERNELS if k != "none"]
 X86_64, AARCH64 = _kernels.X86_64, _kernels.AARCH64
 
 HYP = settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-
-
-def decodes(data):
-    try:
-        bytes(data).decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-@functools.lru_cache(maxsize=None)
-def proper_prefixes():
-    """Every proper prefix (1..3 bytes) of a scalar value's UTF-8 encoding (one code point
-    per block of 64 covers them all: the last byte carries the low six bits)."""
-    out = set()
-    for cp in range(0x80, 0x110000, 64):
-        if 0xD800 <= cp <= 0xDFFF:
-            continue
-        enc = chr(cp).encode("utf-8")
-        for k in range(1, len(enc)):
-            out.add(enc[:k])
-    return frozenset(out)
-
-
-def viable(data):
-    """True if some continuation makes ``data`` valid UTF-8."""
-    data = bytes(data)
-    for k in range(0, min(3, len(data)) + 1):
-        head, tail = data[: len(data) - k], data[len(data) - k :]
-        if (k == 0 or tail in proper_prefixes()) and decodes(head):
-            return True
-    return False
 
 
 kernel = _kernels.kernel_fixture(utf8_c, KERNELS, "UTF-8")
