@@ -17,6 +17,9 @@ The full run sets every count:
 
     WSCODEC_LEAK_ITERATIONS=1000000 python -m pytest tests/test_leaks.py
 
+CI's "leaks" stage (.ci/leaks.sh) makes that run for the compiled twin on every change (about
+3 minutes); the pure twin's full run takes some 10 minutes more and is made by hand.
+
 Skipped on interpreters other than CPython (no ``sys.getallocatedblocks`` meaning, no
 reference counts) and on free-threaded builds (block counts are per-thread heaps there).
 """
