@@ -69,6 +69,7 @@ cdef inline Py_ssize_t parse_header(const unsigned char *p, Py_ssize_t n, frame_
     Rules are checked in byte order, so any split of the input gives the same verdict.
     ``max_size`` is the inclusive payload limit (``UINT64_MAX`` for none).
     """
+    # hot: begin parse_header
     cdef unsigned char b0, b1
     cdef uint64_t length
     cdef Py_ssize_t size
@@ -148,6 +149,7 @@ cdef inline Py_ssize_t parse_header(const unsigned char *p, Py_ssize_t n, frame_
         memcpy(h.key, p + size, 4)
         size += 4
     return size
+    # hot: end
 
 
 cdef inline Py_ssize_t header_size(uint64_t n, bint masked) noexcept nogil:
@@ -160,6 +162,7 @@ cdef inline Py_ssize_t write_header(unsigned char *dst, unsigned char first_byte
                                     const unsigned char *key) noexcept nogil:
     """Write a header with the minimal length encoding (RFC 6455 §5.2); ``key`` NULL means
     unmasked.  ``dst`` must have room for ``header_size(n, key != NULL)`` bytes; returns it."""
+    # hot: begin write_header
     cdef unsigned char mask_bit = 0x80 if key != NULL else 0
     cdef Py_ssize_t size
     cdef int i
@@ -181,6 +184,7 @@ cdef inline Py_ssize_t write_header(unsigned char *dst, unsigned char first_byte
         memcpy(dst + size, key, 4)
         size += 4
     return size
+    # hot: end
 
 
 cdef object header_error(Py_ssize_t code, const frame_header *h, object max_frame_size)

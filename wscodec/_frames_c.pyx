@@ -234,15 +234,17 @@ cdef inline bytes _unmasked(const unsigned char *src, Py_ssize_t n, const frame_
     """A new bytes object holding the ``n`` payload bytes at ``src``, unmasked in one pass."""
     cdef bytes out
     cdef unsigned char *dst
+    # hot: begin unmask payload
     if not h.masked:
-        return PyBytes_FromStringAndSize(<const char *>src, n)
-    out = PyBytes_FromStringAndSize(NULL, n)
-    dst = <unsigned char *>PyBytes_AS_STRING(out)
+        return PyBytes_FromStringAndSize(<const char *>src, n)  # hot: allow (the frame's payload object)
+    out = PyBytes_FromStringAndSize(NULL, n)  # hot: allow (the frame's payload object)
+    dst = <unsigned char *>PyBytes_AS_STRING(out)  # hot: allow (macro: the object's data pointer)
     if n >= NOGIL_THRESHOLD:
-        with nogil:
+        with nogil:  # hot: allow (the GIL is released once per frame, from 256 KiB on)
             mask_copy(dst, src, n, h.key, 0)
     else:
         mask_copy(dst, src, n, h.key, 0)
+    # hot: end
     return out
 
 
@@ -386,6 +388,7 @@ cdef class FrameDecoder:
         cdef Py_ssize_t pos = 0
         cdef Py_ssize_t r, length
         cdef frame_header h
+        # hot: begin frame parse loop
         while pos < n:
             if self._in_payload:
                 pos += self._continue_payload(data + pos, n - pos, out)
@@ -399,7 +402,7 @@ cdef class FrameDecoder:
             else:
                 r = parse_header(data + pos, n - pos, &h, self._flags, self._max_size)
                 if r < 0:
-                    self._fail(header_error(r, &h, self._max_frame_size))
+                    self._fail(header_error(r, &h, self._max_frame_size))  # hot: allow (raises)
                 if r == 0:
                     # A header split across feeds: keep its bytes (fewer than 14).
                     memcpy(self._hbuf, data + pos, n - pos)
@@ -408,12 +411,13 @@ cdef class FrameDecoder:
                 pos += r
             length = <Py_ssize_t>h.length
             if n - pos >= length:
-                PyList_Append(out, _make_frame(&h, _unmasked(data + pos, length, &h)))
+                PyList_Append(out, _make_frame(&h, _unmasked(data + pos, length, &h)))  # hot: allow (the Frame handed out)
                 pos += length
             else:
                 self._h = h
                 self._start_payload(data + pos, n - pos)
                 return 0
+        # hot: end
         return 0
 
     cdef Py_ssize_t _continue_header(self, const unsigned char *p, Py_ssize_t n) except -1:
@@ -423,6 +427,7 @@ cdef class FrameDecoder:
         cdef Py_ssize_t used = 0
         cdef Py_ssize_t want, take, r
         cdef frame_header h
+        # hot: begin split header
         while True:
             # Bytes the header needs in all, as far as the bytes so far tell.
             if self._hlen < 2:
@@ -441,13 +446,14 @@ cdef class FrameDecoder:
             used += take
             r = parse_header(self._hbuf, self._hlen, &h, self._flags, self._max_size)
             if r < 0:
-                self._fail(header_error(r, &h, self._max_frame_size))
+                self._fail(header_error(r, &h, self._max_frame_size))  # hot: allow (raises)
             if r > 0:
                 self._h = h
                 self._hlen = 0
                 return used
             if used == n:
                 return 0
+        # hot: end
 
     cdef int _start_payload(self, const unsigned char *p, Py_ssize_t avail) except -1:
         """The header in ``self._h`` is done and ``avail`` (< length) payload bytes are here."""
@@ -468,12 +474,14 @@ cdef class FrameDecoder:
         return 0
 
     cdef void _append_payload(self, const unsigned char *p, Py_ssize_t n) noexcept:
-        cdef unsigned char *dst = <unsigned char *>_bytes_data(self._buf) + self._filled
+        # hot: begin append payload
+        cdef unsigned char *dst = <unsigned char *>_bytes_data(self._buf) + self._filled  # hot: allow (macro: the object's data pointer)
         if self._h.masked:
             mask_copy(dst, p, n, self._h.key, self._filled)
         else:
             memcpy(dst, p, n)
         self._filled += n
+        # hot: end
 
     cdef Py_ssize_t _continue_payload(self, const unsigned char *p, Py_ssize_t n, list out) except -1:
         """Add up to ``n`` bytes to the payload under way; returns how many it took."""
@@ -481,6 +489,7 @@ cdef class FrameDecoder:
         cdef Py_ssize_t take = length - self._filled
         cdef Py_ssize_t cap
         cdef bytes payload
+        # hot: begin continue payload
         if take > n:
             take = n
         if self._filled + take > self._capacity:
@@ -490,20 +499,21 @@ cdef class FrameDecoder:
             if cap > length:
                 cap = length
             # The bytes object is ours alone (refcount 1), so it can grow in place.
-            try:
-                _PyBytes_Resize(&self._buf, cap)
-            except MemoryError:
+            try:  # hot: allow (growing the payload: at most log2(length / 64 KiB) times a frame)
+                _PyBytes_Resize(&self._buf, cap)  # hot: allow (growing the payload)
+            except MemoryError:  # hot: allow (growing the payload)
                 self._buf = NULL    # _PyBytes_Resize freed it
-                raise
+                raise  # hot: allow (raises)
             self._capacity = cap
         self._append_payload(p, take)
         if self._filled == length:
-            payload = <bytes>self._buf
+            payload = <bytes>self._buf  # hot: allow (once a frame: the payload handed out)
             Py_DECREF(payload)      # drop the reference self._buf held; `payload` has one
             self._buf = NULL
             self._in_payload = False
-            PyList_Append(out, _make_frame(&self._h, payload))
+            PyList_Append(out, _make_frame(&self._h, payload))  # hot: allow (the Frame handed out)
         return take
+        # hot: end
 
 
 # -- encoder ------------------------------------------------------------------------------
@@ -545,12 +555,13 @@ cdef bytes build_frame(unsigned char first_byte, const unsigned char *payload, P
                        const unsigned char *key):
     """A whole frame: header (minimal length encoding) then the payload, masked with ``key``
     unless it is NULL.  ``first_byte`` holds FIN, RSV and the opcode; nothing is checked."""
+    # hot: begin build frame
     cdef Py_ssize_t hs = header_size(<uint64_t>n, key != NULL)
-    cdef bytes out = PyBytes_FromStringAndSize(NULL, hs + n)
-    cdef unsigned char *dst = <unsigned char *>PyBytes_AS_STRING(out)
+    cdef bytes out = PyBytes_FromStringAndSize(NULL, hs + n)  # hot: allow (the frame's bytes object)
+    cdef unsigned char *dst = <unsigned char *>PyBytes_AS_STRING(out)  # hot: allow (macro: the object's data pointer)
     write_header(dst, first_byte, <uint64_t>n, key)
     if n >= NOGIL_THRESHOLD:
-        with nogil:
+        with nogil:  # hot: allow (the GIL is released once per frame, from 256 KiB on)
             if key != NULL:
                 mask_copy(dst + hs, payload, n, key, 0)
             else:
@@ -559,6 +570,7 @@ cdef bytes build_frame(unsigned char first_byte, const unsigned char *payload, P
         mask_copy(dst + hs, payload, n, key, 0)
     else:
         memcpy(dst + hs, payload, n)
+    # hot: end
     return out
 
 

@@ -36,6 +36,7 @@ cdef inline void mask_copy(unsigned char *dst, const unsigned char *src, Py_ssiz
     several chunks gives the same bytes as one call.  (``offset & 3`` is also right for a
     negative offset: two's complement keeps it congruent modulo 4.)
     """
+    # hot: begin mask_copy
     cdef uint32_t k32, v
     cdef uint64_t k64, w0, w1, w2, w3
     cdef Py_ssize_t i = 0
@@ -106,3 +107,4 @@ cdef inline void mask_copy(unsigned char *dst, const unsigned char *src, Py_ssiz
             dst[i + 1] = src[i + 1] ^ t1
             if i + 2 < n:
                 dst[i + 2] = src[i + 2] ^ t2
+    # hot: end

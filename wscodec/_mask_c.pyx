@@ -79,7 +79,9 @@ cdef wsc_mask_fn _kernel = wsc_mask_kernel(0)
 
 cdef void mask_simd(unsigned char *dst, const unsigned char *src, Py_ssize_t n,
                     const unsigned char *key, Py_ssize_t offset) noexcept nogil:
+    # hot: begin mask_simd
     _kernel(dst, src, n, key, offset)
+    # hot: end
 
 
 # Payloads at least this long (256 KiB) are masked with the GIL released, so other threads
@@ -95,11 +97,13 @@ cdef inline void _run(unsigned char *dst, const unsigned char *src, Py_ssize_t n
                       const unsigned char *key, Py_ssize_t phase) noexcept:
     # ``src`` and ``dst`` must stay valid while the GIL is released: callers hold a Py_buffer
     # (which also stops a bytearray from being resized) or a reference to an immutable bytes.
+    # hot: begin mask run
     if n >= MASK_NOGIL_THRESHOLD:
-        with nogil:
+        with nogil:  # hot: allow (the GIL is released once per call, from 256 KiB on)
             mask_copy(dst, src, n, key, phase)
     else:
         mask_copy(dst, src, n, key, phase)
+    # hot: end
 
 
 cdef int _not_a_buffer(object obj, str name) except -1:

@@ -267,6 +267,7 @@ cdef class MessageDecoder:
         cdef frame_header h
         cdef Py_ssize_t pos = 0
         cdef Py_ssize_t r
+        # hot: begin header scan
         while pos < n:
             r = parse_header(data + pos, n - pos, &h, fd._flags, fd._max_size)
             if r < 0:
@@ -274,6 +275,7 @@ cdef class MessageDecoder:
             if r == 0 or <uint64_t>(n - pos - r) < h.length:
                 return True
             pos += r + <Py_ssize_t>h.length
+        # hot: end
         return True
 
     cdef int _feed_resume(self, const unsigned char *data, Py_ssize_t n, int state,
@@ -343,6 +345,7 @@ cdef class MessageDecoder:
         cdef Py_ssize_t pos = 0
         cdef Py_ssize_t end = 0          # end of the last whole frame
         cdef Py_ssize_t r, length
+        # hot: begin message frame loop
         while pos < n:
             r = parse_header(data + pos, n - pos, &h, fd._flags, fd._max_size)
             if r < 0:
@@ -352,12 +355,13 @@ cdef class MessageDecoder:
             pos += r + <Py_ssize_t>h.length
             end = pos
         pos = 0
-        try:
+        try:  # hot: allow (entered once a call)
             while pos < end:
                 r = parse_header(data + pos, end - pos, &h, fd._flags, fd._max_size)
                 length = <Py_ssize_t>h.length
                 self._direct_frame(data + pos + r, length, &h, events)
                 pos += r + length
+            # hot: end
             if end < n:
                 fd.feed_into(data + end, n - end, [])
             self._check_pending()
@@ -374,6 +378,7 @@ cdef class MessageDecoder:
         cdef unsigned char *dst
         # The common case, a whole uncompressed text message in one frame: unmask into a
         # scratch buffer and decode from there (no intermediate bytes object).
+        # hot: begin direct frame
         if (h.opcode == OP_TEXT and h.fin and not h.rsv1 and not self._opcode and not self._closed
                 and n <= 256 and n <= self._limit):
             if h.masked:
@@ -381,22 +386,23 @@ cdef class MessageDecoder:
                 src = small
             else:
                 src = p
-            try:
+            try:  # hot: allow (the message's str: decoding is the output)
                 text = PyUnicode_DecodeUTF8(<const char *>src, n, NULL)
-            except UnicodeDecodeError:
-                raise _bad_utf8() from None
-            PyList_Append(events, _event(_TextMessage, _DATA_TEXT, text))
+            except UnicodeDecodeError:  # hot: allow (raises)
+                raise _bad_utf8() from None  # hot: allow (raises)
+            PyList_Append(events, _event(_TextMessage, _DATA_TEXT, text))  # hot: allow (the event handed out)
             return 0
-        payload = PyBytes_FromStringAndSize(NULL, n)
-        dst = <unsigned char *>PyBytes_AS_STRING(payload)
+        payload = PyBytes_FromStringAndSize(NULL, n)  # hot: allow (the frame's payload object)
+        dst = <unsigned char *>PyBytes_AS_STRING(payload)  # hot: allow (macro: the object's data pointer)
         if h.masked:
             if n >= NOGIL_THRESHOLD:
-                with nogil:
+                with nogil:  # hot: allow (the GIL is released once per frame, from 256 KiB on)
                     mask_copy(dst, p, n, h.key, 0)
             else:
                 mask_copy(dst, p, n, h.key, 0)
         else:
             memcpy(dst, p, n)
+        # hot: end
         return self._frame(h.opcode, h.fin, h.rsv1, payload, events)
 
     cdef int _fail(self, object exc) except -1:
@@ -600,11 +606,12 @@ cdef bytes _frames_out(int opcode, const unsigned char *p, Py_ssize_t n, Py_ssiz
         size = n if n > 0 else 1
     count = (n + size - 1) // size if n else 1
     total = n
+    # hot: begin fragment encode
     for i in range(count):
         take = size if i < count - 1 else n - size * (count - 1)
         total += header_size(<uint64_t>take, mask)
-    out = PyBytes_FromStringAndSize(NULL, total)
-    dst = <unsigned char *>PyBytes_AS_STRING(out)
+    out = PyBytes_FromStringAndSize(NULL, total)  # hot: allow (the message's one bytes object)
+    dst = <unsigned char *>PyBytes_AS_STRING(out)  # hot: allow (macro: the object's data pointer)
     pos = 0
     for i in range(count):
         take = size if i < count - 1 else n - pos
@@ -622,6 +629,7 @@ cdef bytes _frames_out(int opcode, const unsigned char *p, Py_ssize_t n, Py_ssiz
             memcpy(dst, p + pos, take)
         dst += take
         pos += take
+    # hot: end
     return out
 
 

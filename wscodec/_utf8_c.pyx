@@ -134,6 +134,7 @@ cdef inline Py_ssize_t _skip_ascii(const unsigned char *s, Py_ssize_t i,
                                    Py_ssize_t n) noexcept nogil:
     """Advance ``i`` over whole 8-byte words of ASCII; stop at the word holding a byte >= 0x80
     (the DFA takes it from there: it accepts ASCII too, so stopping early is harmless)."""
+    # hot: begin utf8 skip ascii
     cdef uint64_t a, b, c, d
     while i + 32 <= n:
         memcpy(&a, s + i, 8)
@@ -149,8 +150,10 @@ cdef inline Py_ssize_t _skip_ascii(const unsigned char *s, Py_ssize_t i,
             break
         i += 8
     return i
+    # hot: end
 
 
+# hot: begin utf8 quad dfa
 cdef inline bint _is_continuation(unsigned char b) noexcept nogil:
     return (b & 0xC0) == 0x80
 
@@ -224,6 +227,7 @@ cdef uint32_t _run_quad(const unsigned char *s, Py_ssize_t n) noexcept nogil:
             or (s2 & STATE_MASK) != S_ACCEPT:
         return S_REJECT
     return <uint32_t>(s3 & STATE_MASK)
+# hot: end
 
 
 cdef inline uint32_t _run_scalar(uint32_t state, const unsigned char *s,
@@ -231,6 +235,7 @@ cdef inline uint32_t _run_scalar(uint32_t state, const unsigned char *s,
     """Run the DFA from ``state`` over ``s[:n]``; return the state after the last byte, or
     S_REJECT as soon as a block ends rejected (REJECT absorbs, so checking per block is
     exact)."""
+    # hot: begin utf8 scalar dfa
     cdef uint64_t st = state
     cdef Py_ssize_t i = 0
     cdef Py_ssize_t end
@@ -254,6 +259,7 @@ cdef inline uint32_t _run_scalar(uint32_t state, const unsigned char *s,
         if st == S_REJECT:
             break
     return <uint32_t>st
+    # hot: end
 
 
 # ---- run-time kernel choice -------------------------------------------------------------
@@ -269,6 +275,7 @@ cdef enum:
 
 cdef inline uint32_t _run(uint32_t state, const unsigned char *s, Py_ssize_t n) noexcept nogil:
     """The DFA's state after ``s[:n]`` from ``state``, with the SIMD kernel doing the bulk."""
+    # hot: begin utf8 simd driver
     cdef wsc_utf8_fn kernel = _simd_kernel
     cdef Py_ssize_t i = 0
     cdef Py_ssize_t g, k, stop
@@ -295,8 +302,10 @@ cdef inline uint32_t _run(uint32_t state, const unsigned char *s, Py_ssize_t n) 
                     return S_REJECT  # four continuation bytes in a row
                 i = k
     return _run_scalar(state, s + i, n - i)
+    # hot: end
 
 
+# hot: begin utf8 feed
 cdef inline int _result(uint32_t state) noexcept nogil:
     if state == S_ACCEPT:
         return UTF8_ACCEPT
@@ -329,6 +338,7 @@ cdef int utf8_finish(const Utf8State *st) noexcept nogil:
 
 cdef int utf8_check(const unsigned char *s, Py_ssize_t n) noexcept nogil:
     return UTF8_ACCEPT if _run(S_ACCEPT, s, n) == S_ACCEPT else UTF8_REJECT
+# hot: end
 
 
 # ---- Python API ------------------------------------------------------------------------
