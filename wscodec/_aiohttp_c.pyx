@@ -124,17 +124,19 @@ cdef inline object _message(PyTypeObject *cls, object kind, object data, object 
 cdef inline bytes _unmasked(const unsigned char *src, Py_ssize_t n, bint masked,
                             const unsigned char *key):
     """A new ``bytes`` holding ``src[:n]``, unmasked with ``key`` when ``masked``."""
-    cdef bytes out = PyBytes_FromStringAndSize(NULL, n)
-    cdef unsigned char *dst = <unsigned char *>PyBytes_AS_STRING(out)
+    # hot: begin aiohttp unmask
+    cdef bytes out = PyBytes_FromStringAndSize(NULL, n)  # hot: allow (the frame's payload object)
+    cdef unsigned char *dst = <unsigned char *>PyBytes_AS_STRING(out)  # hot: allow (macro: the object's data pointer)
     if masked:
         if n >= MASK_NOGIL_THRESHOLD:
             # Long payloads: other threads run meanwhile (both buffers are ours alone).
-            with nogil:
+            with nogil:  # hot: allow (the GIL is released once a frame, from 256 KiB on)
                 mask_copy(dst, src, n, key, 0)
         else:
             mask_copy(dst, src, n, key, 0)
     elif n:
         memcpy(dst, src, n)
+    # hot: end
     return out
 
 
@@ -388,12 +390,13 @@ cdef class WebSocketReader:
         buf = <const unsigned char *>PyBytes_AS_STRING(data)
         n = PyBytes_GET_SIZE(data)
 
+        # hot: begin aiohttp frame loop
         while True:
             if pos < n and self._queue_full():
                 # Over the high-water mark with bytes left: keep them and wait for the
                 # queue to drain (it calls feed_data(b"") then).  Only with bytes left,
                 # so a read ending on a frame boundary never leaves an empty stall.
-                self._set_stalled(self._weak_self)
+                self._set_stalled(self._weak_self)  # hot: allow (the reader stalls: once a call at most)
                 break
 
             if self._state == READ_HEADER:
@@ -410,16 +413,16 @@ cdef class WebSocketReader:
                 # RSV bits must be 0 unless an extension gives them a meaning; RSV1 is
                 # permessage-deflate's "compressed" bit (RFC 6455 §5.2, RFC 7692 §6).
                 if rsv2 or rsv3 or (rsv1 and not self._compress):
-                    raise WebSocketError(
+                    raise WebSocketError(  # hot: allow (raises)
                         _PROTOCOL_ERROR, "Received frame with non-zero reserved bits"
                     )
                 if not (opcode <= OP_BINARY or OP_CLOSE <= opcode <= OP_PONG):
-                    raise WebSocketError(_PROTOCOL_ERROR, "Unexpected opcode=%d" % opcode)
+                    raise WebSocketError(_PROTOCOL_ERROR, "Unexpected opcode=%d" % opcode)  # hot: allow (raises)
                 # Control frames are never fragmented and carry at most 125 bytes (§5.5).
                 if opcode > 7 and not fin:
-                    raise WebSocketError(_PROTOCOL_ERROR, "Received fragmented control frame")
+                    raise WebSocketError(_PROTOCOL_ERROR, "Received fragmented control frame")  # hot: allow (raises)
                 if opcode > 7 and (b1 & 0x7F) > 125:
-                    raise WebSocketError(
+                    raise WebSocketError(  # hot: allow (raises)
                         _PROTOCOL_ERROR,
                         "Control frame payload cannot be larger than 125 bytes",
                     )
@@ -431,7 +434,7 @@ cdef class WebSocketReader:
                     if self._frame_fin or self._compressed == COMPRESSED_NOT_SET:
                         self._compressed = COMPRESSED_TRUE if rsv1 else COMPRESSED_FALSE
                     elif rsv1:
-                        raise WebSocketError(
+                        raise WebSocketError(  # hot: allow (raises)
                             _PROTOCOL_ERROR, "Received frame with non-zero reserved bits"
                         )
                     self._frame_fin = fin
@@ -453,7 +456,7 @@ cdef class WebSocketReader:
                     for i in range(8):
                         frame_len = (frame_len << 8) | buf[pos + i]
                     if frame_len > <unsigned long long>PY_SSIZE_T_MAX:
-                        raise WebSocketError(
+                        raise WebSocketError(  # hot: allow (raises)
                             _MESSAGE_TOO_BIG,
                             "Message size %d exceeds limit %d" % (
                                 <object>frame_len + len(self._partial),
@@ -467,9 +470,9 @@ cdef class WebSocketReader:
                 # Refuse an oversized data frame before buffering any of it.  aiohttp's
                 # rule: the message so far plus this frame must stay below the limit.
                 if self._max_msg_size and self._frame_opcode <= OP_BINARY:
-                    partial_len = PyByteArray_GET_SIZE(self._partial)
+                    partial_len = PyByteArray_GET_SIZE(self._partial)  # hot: allow (macro: the partial message's size)
                     if self._to_read >= self._max_msg_size - partial_len:
-                        raise WebSocketError(
+                        raise WebSocketError(  # hot: allow (raises)
                             _MESSAGE_TOO_BIG,
                             "Message size %d exceeds limit %d" % (
                                 self._to_read + partial_len, self._max_msg_size
@@ -489,7 +492,7 @@ cdef class WebSocketReader:
                 if self._gather is None:
                     if self._to_read <= avail:
                         # The whole payload is in this read: unmask it on the way out.
-                        payload = _unmasked(buf + pos, self._to_read, self._has_mask,
+                        payload = _unmasked(buf + pos, self._to_read, self._has_mask,  # hot: allow (the frame's payload object)
                                             self._mask)
                         pos += self._to_read
                         self._to_read = 0
@@ -501,7 +504,7 @@ cdef class WebSocketReader:
                         cap = avail * 2 if avail > MIN_GROWTH // 2 else MIN_GROWTH
                         if cap > self._to_read:
                             cap = self._to_read
-                        self._gather = bytearray(cap)
+                        self._gather = bytearray(cap)  # hot: allow (a frame split across reads: its gather buffer, once a frame)
                         self._gathered = 0
                         self._gather_from(buf + pos, avail)
                         pos = n
@@ -512,13 +515,14 @@ cdef class WebSocketReader:
                     pos += take
                     if self._to_read:
                         break
-                    payload = PyBytes_FromStringAndSize(
+                    payload = PyBytes_FromStringAndSize(  # hot: allow (the gathered frame's payload object, once a frame)
                         PyByteArray_AS_STRING(self._gather), self._gathered
                     )
-                    self._gather = None
+                    self._gather = None  # hot: allow (drops the gather buffer, once a frame)
                     self._gathered = 0
                 self._handle_frame(payload)
                 self._state = READ_HEADER
+        # hot: end
 
         self._tail = data[pos:n] if pos < n else b""
         return 0
@@ -526,7 +530,8 @@ cdef class WebSocketReader:
     cdef int _gather_from(self, const unsigned char *src, Py_ssize_t take) except -1:
         """Append ``src[:take]`` (unmasked) to the frame being gathered; ``take`` is at most
         ``_to_read``, so the buffer never outgrows the declared length."""
-        cdef Py_ssize_t size = PyByteArray_GET_SIZE(self._gather)
+        # hot: begin aiohttp gather
+        cdef Py_ssize_t size = PyByteArray_GET_SIZE(self._gather)  # hot: allow (macro: the gather buffer's size)
         cdef Py_ssize_t need = self._gathered + take
         cdef Py_ssize_t total = self._gathered + self._to_read
         cdef Py_ssize_t grown
@@ -534,14 +539,14 @@ cdef class WebSocketReader:
             grown = size * 2 if size < total - size else total
             if grown < need:
                 grown = need
-            PyByteArray_Resize(self._gather, grown)
-        cdef unsigned char *dst = <unsigned char *>PyByteArray_AS_STRING(self._gather)
+            PyByteArray_Resize(self._gather, grown)  # hot: allow (growing the gather buffer)
+        cdef unsigned char *dst = <unsigned char *>PyByteArray_AS_STRING(self._gather)  # hot: allow (macro: the gather buffer's data pointer)
         cdef Py_ssize_t at = self._gathered
         cdef const unsigned char *key = self._mask
         if self._has_mask:
             # The key's phase continues where the previous read stopped (§5.3).
             if take >= MASK_NOGIL_THRESHOLD:
-                with nogil:
+                with nogil:  # hot: allow (the GIL is released once a read, from 256 KiB on)
                     mask_copy(dst + at, src, take, key, at)
             else:
                 mask_copy(dst + at, src, take, key, at)
@@ -549,6 +554,7 @@ cdef class WebSocketReader:
             memcpy(dst + self._gathered, src, take)
         self._gathered = need
         self._to_read -= take
+        # hot: end
         return 0
 
     # -- messages (RFC 6455 §5.4-5.6) ---------------------------------------------------

@@ -154,6 +154,7 @@ cdef enum:
     S_REJECT = 8
 
 
+# hot: begin autobahn utf8 dfa
 cdef inline int _step(int state, unsigned char b) noexcept nogil:
     if state == S_ACCEPT:
         if b < 0x80:
@@ -216,6 +217,7 @@ cdef Py_ssize_t _run(int *state, const unsigned char *p, Py_ssize_t n) noexcept 
         i += 1
     state[0] = s
     return n
+# hot: end
 
 
 @cython.final

@@ -38,13 +38,15 @@ def take_payload(bytearray buf, Py_ssize_t header, Py_ssize_t length, bint maske
         # thread while the GIL is released, or by anything else) until it is released.
         acquire_read(buf, &view)
         try:
+            # hot: begin websockets take payload
             p = <const unsigned char *>view.buf
             memcpy(key, p + header, 4)
             if length >= MASK_NOGIL_THRESHOLD:
-                with nogil:
+                with nogil:  # hot: allow (the GIL is released once per frame, from 256 KiB on)
                     mask_copy(dst, p + header + 4, length, key, 0)
             else:
                 mask_copy(dst, p + header + 4, length, key, 0)
+            # hot: end
         finally:
             PyBuffer_Release(&view)
         result = out
@@ -78,6 +80,7 @@ def build_frame(int head1, data, key):
         header = 2 if n < 126 else (4 if n < 65536 else 10)
         out = PyBytes_FromStringAndSize(NULL, header + (4 if masked else 0) + n)
         dst = <unsigned char *>PyBytes_AS_STRING(out)
+        # hot: begin websockets build frame
         dst[0] = <unsigned char>head1
         if header == 2:
             dst[1] = <unsigned char>n
@@ -93,12 +96,13 @@ def build_frame(int head1, data, key):
             dst[1] |= 0x80
             memcpy(dst + header, k, 4)
             if n >= MASK_NOGIL_THRESHOLD:
-                with nogil:
+                with nogil:  # hot: allow (the GIL is released once per frame, from 256 KiB on)
                     mask_copy(dst + header + 4, <const unsigned char *>view.buf, n, k, 0)
             else:
                 mask_copy(dst + header + 4, <const unsigned char *>view.buf, n, k, 0)
         else:
             memcpy(dst + header, view.buf, n)
+        # hot: end
     finally:
         PyBuffer_Release(&view)
     return out

@@ -193,27 +193,29 @@ cdef class FrameProtocol:
         cdef const unsigned char *p
         cdef Py_ssize_t need
         cdef unsigned long long length
-        cdef int raw
-        cdef bint has_mask
+        cdef int raw, i
+        cdef bint has_mask, fin, rsv1, rsv2, rsv3, control
+        cdef object opcode
+        # hot: begin wsproto header
         if avail < 2:
             return False
-        p = <const unsigned char *>PyByteArray_AS_STRING(self._buf) + self._pos
+        p = <const unsigned char *>PyByteArray_AS_STRING(self._buf) + self._pos  # hot: allow (macro: the buffer's data pointer)
         fin = (p[0] & 0x80) != 0
         rsv1 = (p[0] & 0x40) != 0
         rsv2 = (p[0] & 0x20) != 0
         rsv3 = (p[0] & 0x10) != 0
         raw = p[0] & 0x0F
-        opcode = _OPCODES[raw]
+        opcode = _OPCODES[raw]  # hot: allow (the frame's Opcode member, wsproto's API)
         if opcode is None:
-            raise ParseFailed("Invalid opcode {:#x}".format(raw))
+            raise ParseFailed("Invalid opcode {:#x}".format(raw))  # hot: allow (raises)
         control = raw >= 8
         # §5.5: control frames are never fragmented and carry at most 125 bytes.
         if control and not fin:
-            raise ParseFailed("Invalid attempt to fragment control frame")
+            raise ParseFailed("Invalid attempt to fragment control frame")  # hot: allow (raises)
         has_mask = (p[1] & 0x80) != 0
         length = p[1] & 0x7F
         if control and length > MAX_PAYLOAD_NORMAL:
-            raise ParseFailed("Control frame with payload len > 125")
+            raise ParseFailed("Control frame with payload len > 125")  # hot: allow (raises)
         need = 2
         if length == 126:
             if avail < 4:
@@ -222,7 +224,7 @@ cdef class FrameProtocol:
             need = 4
             # §5.2: "the minimal number of bytes MUST be used to encode the length".
             if length <= MAX_PAYLOAD_NORMAL:
-                raise ParseFailed("Payload length used 2 bytes when 1 would have sufficed")
+                raise ParseFailed("Payload length used 2 bytes when 1 would have sufficed")  # hot: allow (raises)
         elif length == 127:
             if avail < 10:
                 return False
@@ -231,25 +233,25 @@ cdef class FrameProtocol:
                 length = (length << 8) | p[2 + i]
             need = 10
             if length <= MAX_PAYLOAD_TWO_BYTE:
-                raise ParseFailed("Payload length used 8 bytes when 2 would have sufficed")
+                raise ParseFailed("Payload length used 8 bytes when 2 would have sufficed")  # hot: allow (raises)
             # §5.2: the most significant bit of a 64-bit length MUST be 0.
             if length >> 63:
-                raise ParseFailed("8-byte payload length with non-zero MSB")
-        if self.extensions:
-            self._extension_header(opcode, RsvBits(rsv1, rsv2, rsv3), <Py_ssize_t>length)
+                raise ParseFailed("8-byte payload length with non-zero MSB")  # hot: allow (raises)
+        if self.extensions:  # hot: allow (the extension list's truth, once a frame)
+            self._extension_header(opcode, RsvBits(rsv1, rsv2, rsv3), <Py_ssize_t>length)  # hot: allow (extension hooks are Python by wsproto's API)
         elif rsv1 or rsv2 or rsv3:
             # §5.2: a reserved bit without a negotiated extension fails the connection.
-            raise ParseFailed("Reserved bit set unexpectedly")
+            raise ParseFailed("Reserved bit set unexpectedly")  # hot: allow (raises)
         # §5.1: clients mask every frame they send; servers never do.
         if has_mask and self._client:
-            raise ParseFailed("client received unexpected masked frame")
+            raise ParseFailed("client received unexpected masked frame")  # hot: allow (raises)
         if not has_mask and not self._client:
-            raise ParseFailed("server received unexpected unmasked frame")
+            raise ParseFailed("server received unexpected unmasked frame")  # hot: allow (raises)
         if has_mask:
             if avail < need + 4:
                 return False
             # The buffer may have moved while an extension hook ran.
-            p = <const unsigned char *>PyByteArray_AS_STRING(self._buf) + self._pos
+            p = <const unsigned char *>PyByteArray_AS_STRING(self._buf) + self._pos  # hot: allow (macro: the buffer's data pointer)
             memcpy(self._key, p + need, 4)
             need += 4
         self._pos += need
@@ -257,10 +259,11 @@ cdef class FrameProtocol:
         self._fin = fin
         self._masked = has_mask
         self._control = control
-        self._opcode = opcode
-        self._effective = opcode
+        self._opcode = opcode  # hot: allow (the frame's Opcode member, wsproto's API)
+        self._effective = opcode  # hot: allow (the frame's Opcode member, wsproto's API)
         self._length = <Py_ssize_t>length
         self._consumed = 0
+        # hot: end
         return True
 
     cdef int _extension_header(self, object opcode, object rsv, Py_ssize_t length) except -1:
@@ -294,19 +297,21 @@ cdef class FrameProtocol:
             take = avail
         if take == 0 and self._length > 0:
             return None
-        payload = PyBytes_FromStringAndSize(NULL, take)
+        # hot: begin wsproto payload
+        payload = PyBytes_FromStringAndSize(NULL, take)  # hot: allow (the payload object handed out)
         # Read the buffer's address after the allocation (nothing runs between here and the
         # copy, so the bytearray cannot move).
-        src = <const unsigned char *>PyByteArray_AS_STRING(self._buf) + self._pos
+        src = <const unsigned char *>PyByteArray_AS_STRING(self._buf) + self._pos  # hot: allow (macro: the buffer's data pointer)
         if self._masked:
             # §5.3: byte i of the payload is XORed with key[i % 4]; ``_consumed`` keeps the
             # position when a payload arrives in pieces.
-            mask_copy(<unsigned char *>PyBytes_AS_STRING(payload), src, take, self._key,
+            mask_copy(<unsigned char *>PyBytes_AS_STRING(payload), src, take, self._key,  # hot: allow (macro: the object's data pointer)
                       self._consumed)
         else:
-            memcpy(PyBytes_AS_STRING(payload), src, take)
+            memcpy(PyBytes_AS_STRING(payload), src, take)  # hot: allow (macro: the object's data pointer)
         self._pos += take
         self._consumed += take
+        # hot: end
         finished = self._consumed == self._length
         if self.extensions:
             payload = self._extension_payload(payload, finished)
