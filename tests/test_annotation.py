@@ -70,6 +70,7 @@ EXPECTED = {
     ("_websockets_c.pyx", "websockets build frame"),
     ("_wsproto_c.pyx", "wsproto header"),
     ("_wsproto_c.pyx", "wsproto payload"),
+    ("_wsproto_c.pyx", "wsproto serialize"),
     ("_aiohttp_c.pyx", "aiohttp frame loop"),
     ("_aiohttp_c.pyx", "aiohttp unmask"),
     ("_aiohttp_c.pyx", "aiohttp gather"),

@@ -22,9 +22,9 @@ from libc.string cimport memcpy
 cdef extern from "Python.h":
     PyObject *PyType_GenericAlloc(PyTypeObject *type, Py_ssize_t nitems) except NULL
 
+from wscodec._frames_c cimport draw_key
 from wscodec._mask_c cimport mask_copy
 
-import os
 import struct
 from codecs import getincrementaldecoder
 
@@ -51,7 +51,6 @@ cdef object _CLOSE = Opcode.CLOSE
 cdef object _PING = Opcode.PING
 cdef object _PONG = Opcode.PONG
 cdef object _NO_RSV = RsvBits(False, False, False)
-cdef object _urandom = os.urandom
 cdef object _utf8_decoder = getincrementaldecoder("utf-8")
 
 cdef enum:
@@ -454,7 +453,7 @@ cdef class FrameProtocol:
         cdef unsigned char *dst
         cdef const unsigned char *src
         cdef unsigned char first
-        cdef bytes key
+        cdef unsigned char key[4]
         cdef int i
         if type(payload) is not bytes:
             payload = bytes(bytearray(payload))
@@ -469,15 +468,17 @@ cdef class FrameProtocol:
         n = len(payload)
         first = (0x80 if fin else 0) | (0x40 if rsv1 else 0) | (0x20 if rsv2 else 0) \
             | (0x10 if rsv3 else 0) | <int>opcode
+        # hot: begin wsproto serialize
         if n <= MAX_PAYLOAD_NORMAL:
             header = 2
         elif n <= MAX_PAYLOAD_TWO_BYTE:
             header = 4
         else:
             header = 10
-        if header > 2 and <int>opcode >= 8:
-            raise ValueError("payload too long for control frame")
-        out = bytearray(header + (4 if self._client else 0) + n)
+        # The opcode is the low nibble of ``first`` (no second conversion of the Opcode).
+        if header > 2 and (first & 0x0F) >= 8:
+            raise ValueError("payload too long for control frame")  # hot: allow (raises)
+        out = bytearray(header + (4 if self._client else 0) + n)  # hot: allow (the frame's bytearray handed out)
         dst = <unsigned char *>PyByteArray_AS_STRING(out)
         dst[0] = first
         if header == 2:
@@ -490,13 +491,15 @@ cdef class FrameProtocol:
             dst[1] = 127
             for i in range(8):
                 dst[2 + i] = <unsigned char>((<unsigned long long>n) >> (56 - 8 * i))
-        src = <const unsigned char *>PyBytes_AS_STRING(payload)
+        src = <const unsigned char *>PyBytes_AS_STRING(payload)  # hot: allow (macro: the object's data pointer)
         if self._client:
-            # §5.3 / §10.3: a fresh key from a strong source of entropy for every frame.
-            key = _urandom(4)
+            # §5.3 / §10.3: a fresh key from a strong source of entropy for every frame (the
+            # batched os.urandom pool shared with encode_frame: no Python call per frame).
+            draw_key(key)
             dst[1] |= 0x80
-            memcpy(dst + header, PyBytes_AS_STRING(key), 4)
-            mask_copy(dst + header + 4, src, n, <const unsigned char *>PyBytes_AS_STRING(key), 0)
+            memcpy(dst + header, key, 4)
+            mask_copy(dst + header + 4, src, n, key, 0)
         else:
             memcpy(dst + header, src, n)
+        # hot: end
         return out
