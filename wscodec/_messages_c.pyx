@@ -355,7 +355,7 @@ cdef class MessageDecoder:
             pos += r + <Py_ssize_t>h.length
             end = pos
         pos = 0
-        try:  # hot: allow (entered once a call)
+        try:  # hot: allow (exception state saved once a call; the handler runs only on an error)
             while pos < end:
                 r = parse_header(data + pos, end - pos, &h, fd._flags, fd._max_size)
                 length = <Py_ssize_t>h.length
@@ -386,7 +386,7 @@ cdef class MessageDecoder:
                 src = small
             else:
                 src = p
-            try:  # hot: allow (the message's str: decoding is the output)
+            try:  # hot: allow (exception state saved; the handler runs only on invalid UTF-8)
                 text = PyUnicode_DecodeUTF8(<const char *>src, n, NULL)
             except UnicodeDecodeError:  # hot: allow (raises)
                 raise _bad_utf8() from None  # hot: allow (raises)
