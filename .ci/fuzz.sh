@@ -22,7 +22,7 @@ mkdir -p "$FUZZ/artifacts" "$FUZZ/src"
 
 # The harnesses run against a build of the tracked files in their own directory, so a
 # rebuild of the checkout meanwhile cannot swap a module under a running fuzzer.
-git ls-files -z | tar --null --ignore-failed-read -T - -cf - 2>/dev/null | tar -xf - -C "$FUZZ/src"
+copy_tracked "$FUZZ/src"
 "${PYTHON:-python3}" -m venv "$FUZZ/venv"
 PY=$FUZZ/venv/bin/python
 "$PY" -m pip install -q "setuptools>=77" "Cython>=3.1" atheris

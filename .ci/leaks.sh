@@ -17,7 +17,7 @@ cd "$ROOT"
 LEAKS=$CI_WORK/leaks
 rm -rf "$LEAKS"
 mkdir -p "$LEAKS/src"
-git ls-files -z | tar --null --ignore-failed-read -T - -cf - 2>/dev/null | tar -xf - -C "$LEAKS/src"
+copy_tracked "$LEAKS/src"
 
 log "venv and build"
 "${PYTHON:-python3}" -m venv "$LEAKS/venv"

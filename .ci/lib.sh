@@ -15,6 +15,13 @@ mkdir -p "$CI_WORK" "$WSCODEC_CI_CACHE"
 TOOLS=$CI_WORK/tools
 tools_on_path() { export PATH="$TOOLS/bin:$PATH"; }
 
+# copy_tracked DIR: the files git tracks in the checkout, copied into DIR (a stage that builds
+# its own instrumented or private modules works there, never replacing the checkout's build).
+copy_tracked() {
+    mkdir -p "$1"
+    (cd "$ROOT" && git ls-files -z | tar --null --ignore-failed-read -T - -cf - 2>/dev/null) | tar -xf - -C "$1"
+}
+
 log() { echo "[${STAGE_NAME:-ci}] $*"; }
 die() { echo "[${STAGE_NAME:-ci}] ERROR: $*" >&2; exit 1; }
 

@@ -16,7 +16,7 @@ cd "$ROOT"
 SAN=$CI_WORK/sanitize
 rm -rf "$SAN"
 mkdir -p "$SAN/src"
-git ls-files -z | tar --null --ignore-failed-read -T - -cf - 2>/dev/null | tar -xf - -C "$SAN/src"
+copy_tracked "$SAN/src"
 
 log "venv and build (WSCODEC_SANITIZE=1, gcc)"
 "${PYTHON:-python3}" -m venv "$SAN/venv"
