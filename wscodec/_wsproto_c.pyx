@@ -16,13 +16,14 @@ from cpython.object cimport PyObject, PyTypeObject
 from cpython.ref cimport Py_DECREF, Py_INCREF
 from cpython.tuple cimport PyTuple_SET_ITEM
 from cpython.unicode cimport PyUnicode_DecodeUTF8
+from libc.stdint cimport uint64_t
 from libc.string cimport memcpy
 
 
 cdef extern from "Python.h":
     PyObject *PyType_GenericAlloc(PyTypeObject *type, Py_ssize_t nitems) except NULL
 
-from wscodec._frames_c cimport draw_key
+from wscodec._frames_c cimport draw_key, header_size, write_header
 from wscodec._mask_c cimport mask_copy
 
 import struct
@@ -448,13 +449,13 @@ cdef class FrameProtocol:
         return self._serialize(opcode, payload, fin)
 
     cdef bytearray _serialize(self, object opcode, object payload, bint fin):
-        cdef Py_ssize_t n, header
+        cdef Py_ssize_t n, hs
         cdef bytearray out
         cdef unsigned char *dst
         cdef const unsigned char *src
         cdef unsigned char first
         cdef unsigned char key[4]
-        cdef int i
+        cdef const unsigned char *keyp = NULL
         if type(payload) is not bytes:
             payload = bytes(bytearray(payload))
         rsv1 = rsv2 = rsv3 = False
@@ -469,37 +470,23 @@ cdef class FrameProtocol:
         first = (0x80 if fin else 0) | (0x40 if rsv1 else 0) | (0x20 if rsv2 else 0) \
             | (0x10 if rsv3 else 0) | <int>opcode
         # hot: begin wsproto serialize
-        if n <= MAX_PAYLOAD_NORMAL:
-            header = 2
-        elif n <= MAX_PAYLOAD_TWO_BYTE:
-            header = 4
-        else:
-            header = 10
         # The opcode is the low nibble of ``first`` (no second conversion of the Opcode).
-        if header > 2 and (first & 0x0F) >= 8:
+        if n > MAX_PAYLOAD_NORMAL and (first & 0x0F) >= 8:
             raise ValueError("payload too long for control frame")  # hot: allow (raises)
-        out = bytearray(header + (4 if self._client else 0) + n)  # hot: allow (the frame's bytearray handed out)
-        dst = <unsigned char *>PyByteArray_AS_STRING(out)
-        dst[0] = first
-        if header == 2:
-            dst[1] = <unsigned char>n
-        elif header == 4:
-            dst[1] = 126
-            dst[2] = <unsigned char>(n >> 8)
-            dst[3] = <unsigned char>n
-        else:
-            dst[1] = 127
-            for i in range(8):
-                dst[2 + i] = <unsigned char>((<unsigned long long>n) >> (56 - 8 * i))
-        src = <const unsigned char *>PyBytes_AS_STRING(payload)  # hot: allow (macro: the object's data pointer)
         if self._client:
             # §5.3 / §10.3: a fresh key from a strong source of entropy for every frame (the
             # batched os.urandom pool shared with encode_frame: no Python call per frame).
             draw_key(key)
-            dst[1] |= 0x80
-            memcpy(dst + header, key, 4)
-            mask_copy(dst + header + 4, src, n, key, 0)
+            keyp = key
+        # The header as encode_frame writes it: minimal length encoding (§5.2), then the key.
+        hs = header_size(<uint64_t>n, keyp != NULL)
+        out = bytearray(hs + n)  # hot: allow (the frame's bytearray handed out)
+        dst = <unsigned char *>PyByteArray_AS_STRING(out)
+        write_header(dst, first, <uint64_t>n, keyp)
+        src = <const unsigned char *>PyBytes_AS_STRING(payload)  # hot: allow (macro: the object's data pointer)
+        if keyp != NULL:
+            mask_copy(dst + hs, src, n, key, 0)
         else:
-            memcpy(dst + header, src, n)
+            memcpy(dst + hs, src, n)
         # hot: end
         return out
