@@ -1,6 +1,6 @@
 """Build script for wscodec.
 
-Every ``wscodec/_*_c.pyx`` module is compiled with the directives below (the one place where
+Every ``_*_c.pyx`` module under ``wscodec/`` is compiled with the directives below (the one place where
 they live).  Environment switches:
 
 * ``WSCODEC_NO_EXTENSIONS=1``  build nothing: the pure-Python twins are used (forced on for
@@ -68,8 +68,10 @@ def _extensions():
         return []
     cflags, ldflags = _compile_args()
     exts = []
-    for pyx in sorted(glob.glob(os.path.join("wscodec", "_*_c.pyx"))):
-        name = "wscodec." + os.path.splitext(os.path.basename(pyx))[0]
+    # Every compiled twin in the package tree: the codec's in wscodec/, a host library's next
+    # to the module that installs it (wscodec/integrations/, wscodec/compat/).
+    for pyx in sorted(glob.glob(os.path.join("wscodec", "**", "_*_c.pyx"), recursive=True)):
+        name = os.path.splitext(pyx)[0].replace(os.sep, ".")
         exts.append(
             Extension(
                 name,

@@ -25,10 +25,13 @@ assert_twin "$VENV/bin/python" c
 # The GIL stays off once every compiled module is imported (each declares
 # freethreading_compatible; one that did not would re-enable the GIL with a warning).
 (cd / && env -u PYTHON_GIL "$VENV/bin/python" -W error - <<'PY'
-import importlib, pkgutil, sys, sysconfig
+import importlib, pathlib, sys, sysconfig
 assert sysconfig.get_config_var("Py_GIL_DISABLED") == 1, "not a free-threaded build"
 import wscodec
-compiled = [m.name for m in pkgutil.iter_modules(wscodec.__path__) if m.name.endswith("_c")]
+# Every compiled module of the package: the codec's and the host libraries' (in subpackages).
+top = pathlib.Path(wscodec.__file__).parent
+compiled = sorted(".".join(p.relative_to(top).with_name(p.name.split(".")[0]).parts)
+                  for p in top.rglob("_*_c.*.so"))
 loaded, needs_peer = [], []
 for name in compiled:
     try:
@@ -41,7 +44,7 @@ for name in compiled:
         needs_peer.append("%s (needs %s)" % (name, exc.name))
     else:
         loaded.append(name)
-assert {"_mask_c", "_utf8_c", "_frames_c", "_messages_c"} <= set(loaded), loaded
+assert {"_mask_c", "_utf8_c", "_frames_c", "_messages_c", "compat._compat_c"} <= set(loaded), loaded
 assert not sys._is_gil_enabled(), "importing wscodec enabled the GIL"
 print("GIL disabled after importing", ", ".join(loaded))
 if needs_peer:

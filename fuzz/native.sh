@@ -73,7 +73,7 @@ mkdir -p "$WORK/src" "$WORK/artifacts"
 if git -C "$ROOT" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
     (cd "$ROOT" && git ls-files -z | tar --null --ignore-failed-read -T - -cf - 2>/dev/null) | tar -xf - -C "$WORK/src"
 else
-    (cd "$ROOT" && tar --exclude=./build --exclude='*.so' --exclude='wscodec/_*_c.c' --exclude='*.html' \
+    (cd "$ROOT" && tar --exclude=./build --exclude='*.so' --exclude='_*_c.c' --exclude='*.html' \
         --exclude=./.git -cf - .) | tar -xf - -C "$WORK/src"
 fi
 
@@ -93,11 +93,11 @@ log "build: CC=$CC WSCODEC_SANITIZE=fuzzer (-fsanitize=address,fuzzer-no-link)"
 (cd "$WORK/src" && CC="$CC" LDSHARED="$CC -shared" WSCODEC_SANITIZE=fuzzer WSCODEC_REQUIRE_EXTENSIONS=1 \
     nice -n 10 "$PY" setup.py -q build_ext --inplace --build-temp "$WORK/build" > "$WORK/build.log" 2>&1) \
     || { tail -n 30 "$WORK/build.log" >&2; die "build failed (full log: $WORK/build.log)"; }
-for so in "$WORK"/src/wscodec/_*_c*.so; do
+while IFS= read -r so; do
     syms=$(nm -D "$so")
     [[ "$syms" == *__asan_* ]] || die "$(basename "$so") has no ASan instrumentation"
     [[ "$syms" == *__sanitizer_cov_* ]] || die "$(basename "$so") has no coverage instrumentation"
-done
+done < <(find "$WORK/src/wscodec" -name '_*_c*.so')
 
 # 4. The harnesses.  detect_leaks=0: the interpreter keeps objects alive at exit by design.
 #    allocator_may_return_null=1: an impossible allocation is Python's MemoryError, as without

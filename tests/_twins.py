@@ -10,6 +10,16 @@ from wscodec import _select
 KINDS = ["python"] if _select.NO_EXTENSIONS else ["c", "python"]
 
 
+# The package each module pair lives in: the codec's in wscodec, a host library's next to the
+# module that installs it.
+PACKAGES = {
+    "compat": "wscodec.compat",
+    "aiohttp": "wscodec.integrations",
+    "websockets": "wscodec.integrations",
+    "wsproto": "wscodec.integrations",
+}
+
+
 class Twin:
     """Access to one twin's modules by concern: ``twin.mask``, ``twin.utf8``, ``twin.frames``..."""
 
@@ -20,7 +30,7 @@ class Twin:
     def __getattr__(self, concern):
         if concern.startswith("_"):
             raise AttributeError(concern)
-        name = "wscodec._%s_%s" % (concern, self._suffix)
+        name = "%s._%s_%s" % (PACKAGES.get(concern, "wscodec"), concern, self._suffix)
         try:
             return importlib.import_module(name)
         except ModuleNotFoundError as exc:

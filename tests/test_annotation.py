@@ -65,15 +65,15 @@ EXPECTED = {
     ("_messages_c.pyx", "message frame loop"),
     ("_messages_c.pyx", "direct frame"),
     ("_messages_c.pyx", "fragment encode"),
-    ("_compat_c.pyx", "autobahn utf8 dfa"),
-    ("_websockets_c.pyx", "websockets take payload"),
-    ("_websockets_c.pyx", "websockets build frame"),
-    ("_wsproto_c.pyx", "wsproto header"),
-    ("_wsproto_c.pyx", "wsproto payload"),
-    ("_wsproto_c.pyx", "wsproto serialize"),
-    ("_aiohttp_c.pyx", "aiohttp frame loop"),
-    ("_aiohttp_c.pyx", "aiohttp unmask"),
-    ("_aiohttp_c.pyx", "aiohttp gather"),
+    ("compat/_compat_c.pyx", "autobahn utf8 dfa"),
+    ("integrations/_websockets_c.pyx", "websockets take payload"),
+    ("integrations/_websockets_c.pyx", "websockets build frame"),
+    ("integrations/_wsproto_c.pyx", "wsproto header"),
+    ("integrations/_wsproto_c.pyx", "wsproto payload"),
+    ("integrations/_wsproto_c.pyx", "wsproto serialize"),
+    ("integrations/_aiohttp_c.pyx", "aiohttp frame loop"),
+    ("integrations/_aiohttp_c.pyx", "aiohttp unmask"),
+    ("integrations/_aiohttp_c.pyx", "aiohttp gather"),
 }
 
 BEGIN = re.compile(r"#\s*hot:\s*begin\s+(\S.*?)\s*$")
@@ -108,8 +108,8 @@ DRIVER = textwrap.dedent(r"""
                 save(self, filename, target)
 
     AnnotationCCodeWriter.save_annotation = save_with_pxd
-    for pyx in sorted(glob.glob(os.path.join("wscodec", "_*_c.pyx"))):
-        name = "wscodec." + os.path.splitext(os.path.basename(pyx))[0]
+    for pyx in sorted(glob.glob(os.path.join("wscodec", "**", "_*_c.pyx"), recursive=True)):
+        name = os.path.splitext(pyx)[0].replace(os.sep, ".")
         ext = Extension(name, [pyx], include_dirs=["wscodec", os.path.join("wscodec", "simd")])
         cythonize([ext], compiler_directives=directives, annotate=True, build_dir=out,
                   force=True, quiet=True)
@@ -118,6 +118,16 @@ DRIVER = textwrap.dedent(r"""
 # One source line of Cython's HTML: its score, "+" when C code was generated for it, its number.
 LINE = re.compile(
     r'<pre class="cython line score-(\d+)"[^>]*>(\+|&#xA0;)<span class="[^"]*">(\d+)</span>:')
+
+
+def compiled_sources():
+    """Every compiled twin's source, the codec's and the host libraries' (as setup.py finds them)."""
+    return sorted(PACKAGE.rglob("_*_c.pyx"))
+
+
+def key_of(path):
+    """A source's name in EXPECTED and in the scores: its path below ``wscodec/``."""
+    return path.relative_to(PACKAGE).as_posix()
 
 
 def setup_directives():
@@ -150,10 +160,10 @@ def annotation(tmp_path_factory):
         cwd=str(ROOT), capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, "cythonize failed:\n%s\n%s" % (proc.stdout, proc.stderr)
     scores = {}
-    for pyx in sorted(PACKAGE.glob("_*_c.pyx")):
-        html_file = out / "wscodec" / (pyx.stem + ".html")
+    for pyx in compiled_sources():
+        html_file = out / pyx.relative_to(ROOT).with_suffix(".html")
         assert html_file.is_file(), "Cython wrote no annotation for %s" % pyx.name
-        read_scores(html_file, scores.setdefault(pyx.name, {}))
+        read_scores(html_file, scores.setdefault(key_of(pyx), {}))
     for html_file in sorted((out / "pxd").glob("*/*.html")):
         read_scores(html_file, scores.setdefault(html_file.stem + ".pxd", {}))
     return scores
@@ -235,10 +245,10 @@ def allowances(lines, first, last):
 
 def all_regions():
     out = {}
-    for path in sorted(PACKAGE.glob("*.pyx")) + sorted(PACKAGE.glob("*.pxd")):
+    for path in sorted(PACKAGE.rglob("*.pyx")) + sorted(PACKAGE.glob("*.pxd")):
         for name, first, last, allows in regions(path):
-            key = (path.name, name)
-            assert key not in out, "%s: two hot regions named %r" % (path.name, name)
+            key = (key_of(path), name)
+            assert key not in out, "%s: two hot regions named %r" % (key[0], name)
             out[key] = (path, first, last, allows)
     return out
 
@@ -261,8 +271,8 @@ def test_hot_region_is_white(annotation, key):
         pytest.fail("hot region %s:%r is not marked (see test_expected_regions_are_marked)" % key)
     path, first, last, allows = found[key]
     allowed = set().union(*allows.values())
-    scores = annotation.get(path.name)
-    assert scores, "%s was not annotated (no module compiled code from it)" % path.name
+    scores = annotation.get(key[0])
+    assert scores, "%s was not annotated (no module compiled code from it)" % key[0]
     lines = path.read_text(encoding="utf-8").splitlines()
     # The annotation must really cover the region: some line of it produced C code.
     assert any(scores.get(n, (0, False))[1] for n in range(first, last + 1)), (

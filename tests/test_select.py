@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 import wscodec
 from wscodec import _select
 
@@ -59,3 +61,60 @@ def test_public_names():
     for name in wscodec.__all__:
         assert hasattr(wscodec, name), name
     assert isinstance(wscodec.__version__, str)
+
+
+def _package(tmp_path, monkeypatch, files):
+    """A throwaway package ``selpkg`` with the given module files, importable for this test."""
+    pkg = tmp_path / "selpkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    for name, text in files.items():
+        (pkg / name).write_text(text)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(_select.IMPLEMENTATIONS, "thing", raising=False)
+    for name in list(sys.modules):
+        if name == "selpkg" or name.startswith("selpkg."):
+            monkeypatch.delitem(sys.modules, name)
+
+
+def test_load_falls_back_when_the_compiled_twin_is_absent(tmp_path, monkeypatch):
+    _package(tmp_path, monkeypatch, {"_thing_py.py": "KIND = 'py'\n"})
+    monkeypatch.setattr(_select, "NO_EXTENSIONS", False)
+    assert _select.load("thing", "selpkg").KIND == "py"
+    assert _select.IMPLEMENTATIONS["thing"] == "python"
+
+
+def test_load_prefers_the_compiled_twin_in_any_package(tmp_path, monkeypatch):
+    # A module named like a compiled twin stands in for the extension module here.
+    _package(tmp_path, monkeypatch, {"_thing_c.py": "KIND = 'c'\n", "_thing_py.py": "KIND = 'py'\n"})
+    monkeypatch.setattr(_select, "NO_EXTENSIONS", False)
+    assert _select.load("thing", "selpkg").KIND == "c"
+    assert _select.IMPLEMENTATIONS["thing"] == "c"
+
+
+def test_load_is_loud_when_a_built_module_fails_to_import(tmp_path, monkeypatch):
+    # A compiled twin that is present but broken (here: it imports something missing) must
+    # not be replaced silently by the slow twin.
+    _package(tmp_path, monkeypatch, {
+        "_thing_c.py": "import wscodec_no_such_module_for_this_test\n",
+        "_thing_py.py": "KIND = 'py'\n",
+    })
+    monkeypatch.setattr(_select, "NO_EXTENSIONS", False)
+    with pytest.raises(ModuleNotFoundError) as info:
+        _select.load("thing", "selpkg")
+    assert info.value.name == "wscodec_no_such_module_for_this_test"
+    assert "thing" not in _select.IMPLEMENTATIONS
+
+
+def test_load_honours_no_extensions(tmp_path, monkeypatch):
+    _package(tmp_path, monkeypatch, {"_thing_c.py": "KIND = 'c'\n", "_thing_py.py": "KIND = 'py'\n"})
+    monkeypatch.setattr(_select, "NO_EXTENSIONS", True)
+    assert _select.load("thing", "selpkg").KIND == "py"
+
+
+def test_host_library_pairs_live_beside_their_integration():
+    # The codec's package root holds no module named after a host library.
+    top = os.path.dirname(wscodec.__file__)
+    hosts = ("aiohttp", "wsproto", "websockets", "tornado", "autobahn", "websocket_client", "compat")
+    named = [n for n in os.listdir(top) if any(h in n for h in hosts) and n != "compat"]
+    assert not named, named

@@ -55,7 +55,7 @@ def zlib_backend(name):
 
 @pytest.fixture(scope="module")
 def ours():
-    from wscodec import _aiohttp_c
+    from wscodec.integrations import _aiohttp_c
 
     return _aiohttp_c
 

@@ -63,7 +63,7 @@ def test_aiohttp_reader_and_queue_bound_together():
         assert integrations.patches("aiohttp") == []
         assert integrations.install("aiohttp") == []
         return
-    from wscodec import _aiohttp_c
+    from wscodec.integrations import _aiohttp_c
 
     assert integrations.install("aiohttp") == ["aiohttp"]
     for owner in (aiohttp.web_ws, aiohttp.client):

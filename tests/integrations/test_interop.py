@@ -115,7 +115,7 @@ def aiohttp_reader_expected(installed):
     import aiohttp._websocket.reader as reader
 
     if installed and integrations.patches("aiohttp"):
-        from wscodec import _aiohttp_c
+        from wscodec.integrations import _aiohttp_c
 
         return _aiohttp_c.WebSocketReader
     return reader.WebSocketReader

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.skipif(_select.NO_EXTENSIONS, reason="compiled twins ar
 
 @pytest.fixture(scope="module")
 def Fast():
-    from wscodec._wsproto_c import FrameProtocol
+    from wscodec.integrations._wsproto_c import FrameProtocol
 
     return FrameProtocol
 

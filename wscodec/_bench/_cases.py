@@ -859,8 +859,9 @@ def all_cases():
 
 def _integration_cases():
     """The drop-in speedups (``wscodec.integrations``): each peer library's hot path without
-    and with wscodec installed; the cases live in ``wscodec.integrations._bench``."""
-    from ..integrations._bench import cases
+    and with wscodec installed; the cases live in ``wscodec._bench._integrations`` (benchmark
+    code imports the integrations, never the reverse)."""
+    from ._integrations import cases
 
     return cases()
 

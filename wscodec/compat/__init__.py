@@ -1,7 +1,7 @@
 """Compatibility with other libraries' call shapes.
 
 ``wscodec.compat.wsaccel`` offers wsaccel's API.  The names below come from the compiled
-twin (``wscodec._compat_c``) or its pure twin (``wscodec._compat_py``), chosen like every
+twin (``wscodec.compat._compat_c``) or its pure twin (``wscodec.compat._compat_py``), chosen like every
 other module pair; ``IMPLEMENTATION`` says which.
 """
 
@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 from .. import _select
 
 if TYPE_CHECKING:
-    from .. import _compat_py as _impl
+    from . import _compat_py as _impl
 else:
-    _impl = _select.load("compat")
+    _impl = _select.load("compat", __package__)
 
 IMPLEMENTATION = _select.IMPLEMENTATIONS["compat"]
 

@@ -19,7 +19,7 @@ __all__ = ["patches", "WebSocketReader", "WebSocketDataQueue"]
 
 
 def _implementation():
-    return _select.load("aiohttp")
+    return _select.load("aiohttp", __package__)
 
 
 def __getattr__(name):

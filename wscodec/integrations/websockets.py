@@ -32,7 +32,7 @@ def _build():
     if _cache:
         return _cache
     global _impl
-    _impl = _select.load("websockets")
+    _impl = _select.load("websockets", __package__)
 
     import websockets.frames as frames
     import websockets.streams as streams

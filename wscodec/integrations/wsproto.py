@@ -17,7 +17,7 @@ __all__ = ["patches", "FrameProtocol"]
 
 
 def _implementation():
-    return _select.load("wsproto")
+    return _select.load("wsproto", __package__)
 
 
 def __getattr__(name):

@@ -1,4 +1,4 @@
-"""The pure twin of ``wscodec._aiohttp_c``: aiohttp's own reader and queue.
+"""The pure twin of ``wscodec.integrations._aiohttp_c``: aiohttp's own reader and queue.
 
 The compiled module is a faster ``WebSocketReader``/``WebSocketDataQueue`` pair with
 aiohttp's interface and behaviour; the reference it must match is aiohttp's own pair, so

@@ -1,6 +1,6 @@
 # The call shapes other WebSocket libraries expect, compiled: wsaccel's stateful maskers
 # and incremental UTF-8 validator (also autobahn's), and the ``(mask, data)`` masking
-# function tornado and websocket-client call.  ``wscodec._compat_py`` is the pure twin.
+# function tornado and websocket-client call.  ``wscodec.compat._compat_py`` is the pure twin.
 
 cimport cython
 from cpython.buffer cimport PyBuffer_Release

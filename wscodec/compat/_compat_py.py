@@ -2,7 +2,7 @@
 
 wsaccel's stateful maskers and incremental UTF-8 validator (autobahn's have the same API),
 and the ``(mask, data)`` masking function tornado and websocket-client call.  This is the
-readable twin of ``wscodec._compat_c`` and behaves identically.
+readable twin of ``wscodec.compat._compat_c`` and behaves identically.
 """
 
 import sys

@@ -1,5 +1,5 @@
 # Byte work behind wscodec's websockets integration (``wscodec.integrations.websockets``),
-# compiled; ``wscodec._websockets_py`` is the pure twin.
+# compiled; ``wscodec.integrations._websockets_py`` is the pure twin.
 #
 # ``take_payload`` removes a whole frame from a websockets ``StreamReader`` buffer and
 # returns its payload unmasked in a single pass (websockets itself copies the payload out of

@@ -1,13 +1,13 @@
 """Byte work behind wscodec's websockets integration, in pure Python.
 
-The readable twin of ``wscodec._websockets_c``: ``take_payload`` removes a whole frame from
+The readable twin of ``wscodec.integrations._websockets_c``: ``take_payload`` removes a whole frame from
 a websockets ``StreamReader`` buffer and returns its payload unmasked; ``build_frame``
 writes a frame's header, key and masked payload.
 """
 
 import struct
 
-from ._mask_py import apply_mask
+from .._mask_py import apply_mask
 
 __all__ = ["take_payload", "build_frame"]
 

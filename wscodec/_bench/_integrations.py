@@ -1,7 +1,7 @@
 """Benchmark cases for the drop-in speedups: each library's hot path, without and with wscodec.
 
-``cases()`` returns them in the format of ``python -m wscodec bench`` (``wscodec._bench``),
-which lists them under ``integrations/``; ``bench/test_bench_integrations.py`` runs the same
+``cases()`` returns them in the format of ``python -m wscodec bench`` (this package), which
+lists them under ``integrations/``; ``bench/test_bench_integrations.py`` runs the same
 cases under pytest-benchmark.  In each case the library as installed (``<library>``) and the
 library with wscodec installed (``<library> + wscodec``) do the same job on the same input,
 and their results are checked equal before anything is timed.
@@ -17,6 +17,7 @@ import collections
 import os
 
 from .. import integrations
+from . import _cases
 
 __all__ = ["cases"]
 
@@ -25,12 +26,6 @@ MiB = 1024 * 1024
 KEY = b"\x37\xfa\x21\x3d"
 SMALL_FRAMES = 1000
 SMALL_SIZE = 125
-
-
-def _bench_api():
-    from .._bench import _cases
-
-    return _cases
 
 
 def _payload(size, seed):
@@ -45,7 +40,6 @@ def _text(size):
 
 def _originals(name):
     """The library's own objects (the ones ``install(name)`` would replace)."""
-    _cases = _bench_api()
     if name in integrations.installed():
         raise _cases.Unavailable("n/a: wscodec.integrations is installed in this process")
     try:
@@ -60,7 +54,6 @@ def _originals(name):
 
 
 def _check_twin(api):
-    _cases = _bench_api()
     if api is not None and api.twin == "python":
         raise _cases.Unavailable("n/a: the integrations bind the facade's twin")
 
@@ -70,7 +63,6 @@ class _Case:
 
     def __init__(self, id, title, library, build, prepare, *, nbytes=0, items=1,
                  item_label="op", quick=False, plot_rate=True, cleanup=None):
-        _cases = _bench_api()
         self.library = library
         self.prepare = prepare
 
@@ -134,7 +126,7 @@ def _wsproto_decode(frames, size, text):
             events = list(check.events())
             return (len(events), events[-1].data)
 
-        return _bench_api().Prepared("conn.receive_data(stream); drain(conn.events())", ns,
+        return _cases.Prepared("conn.receive_data(stream); drain(conn.events())", ns,
                                      result)
 
     return build, prepare
@@ -163,7 +155,7 @@ def _wsproto_send(size):
             decoder.receive_bytes(conn.send(event))
             return decoder.process_buffer().payload
 
-        return _bench_api().Prepared("conn.send(event)", ns, result)
+        return _cases.Prepared("conn.send(event)", ns, result)
 
     return build, prepare
 
@@ -218,7 +210,7 @@ def _websockets_decode(frames_per_op, size, text):
                 _websockets_restore()
             return (len(events), bytes(events[-1].data))
 
-        return _bench_api().Prepared(
+        return _cases.Prepared(
             "Frame.parse = parse; p.receive_data(stream); p.events_received()", ns, result
         )
 
@@ -247,7 +239,7 @@ def _websockets_serialize(size):
             decoded = wscodec.FrameDecoder(max_frame_size=None).feed(wire)
             return decoded[0].payload
 
-        return _bench_api().Prepared(
+        return _cases.Prepared(
             "Frame.serialize = serialize; frame.serialize(mask=True)", ns, result
         )
 
@@ -270,7 +262,7 @@ def _websocket_client_mask(case, with_wscodec):
     original, replacement = originals["mask"]  # staticmethod objects from ABNF.__dict__
     fn = (replacement if with_wscodec else original).__func__
     ns = {"mask": fn, "key": KEY, "data": case.inputs["data"]}
-    return _bench_api().Prepared("mask(key, data)", ns, lambda: fn(KEY, case.inputs["data"]))
+    return _cases.Prepared("mask(key, data)", ns, lambda: fn(KEY, case.inputs["data"]))
 
 
 def _websocket_client_utf8_build(size):
@@ -285,7 +277,7 @@ def _websocket_client_utf8(case, with_wscodec):
     original, replacement = originals["_validate_utf8"]
     fn = replacement if with_wscodec else original
     ns = {"validate": fn, "data": case.inputs["data"]}
-    return _bench_api().Prepared("validate(data)", ns, lambda: fn(case.inputs["data"]))
+    return _cases.Prepared("validate(data)", ns, lambda: fn(case.inputs["data"]))
 
 
 def _tornado_mask(case, with_wscodec):
@@ -293,7 +285,7 @@ def _tornado_mask(case, with_wscodec):
     original, replacement = originals["_websocket_mask"]
     fn = replacement if with_wscodec else original
     ns = {"mask": fn, "key": KEY, "data": case.inputs["data"]}
-    return _bench_api().Prepared("mask(key, data)", ns, lambda: fn(KEY, case.inputs["data"]))
+    return _cases.Prepared("mask(key, data)", ns, lambda: fn(KEY, case.inputs["data"]))
 
 
 def _autobahn_mask(case, with_wscodec):
@@ -303,7 +295,7 @@ def _autobahn_mask(case, with_wscodec):
     data = case.inputs["data"]
     ns = {"create": create, "key": KEY, "data": data, "n": len(data)}
     # autobahn makes one masker per frame (protocol.py), so the factory is part of the work.
-    return _bench_api().Prepared("create(key, n).process(data)", ns,
+    return _cases.Prepared("create(key, n).process(data)", ns,
                                  lambda: create(KEY, len(data)).process(data))
 
 
@@ -326,7 +318,7 @@ def _autobahn_utf8(case, with_wscodec):
         return tuple(cls().validate(case.inputs["data"]))
 
     # autobahn resets its per-connection validator at each message, then validates.
-    return _bench_api().Prepared("v.reset(); v.validate(data)", ns, result)
+    return _cases.Prepared("v.reset(); v.validate(data)", ns, result)
 
 
 # == aiohttp ==============================================================================
@@ -364,7 +356,7 @@ def _aiohttp_decode(frames, size, text, read_size=None):
     def prepare(case, with_wscodec):
         originals = _originals("aiohttp")
         if "WebSocketReader" not in originals:
-            raise _bench_api().Unavailable("n/a: no compiled reader (nothing replaced)")
+            raise _cases.Unavailable("n/a: no compiled reader (nothing replaced)")
         queue_cls = originals["WebSocketDataQueue"][1 if with_wscodec else 0]
         reader_cls = originals["WebSocketReader"][1 if with_wscodec else 0]
         reads = case.inputs["reads"]
@@ -382,7 +374,7 @@ def _aiohttp_decode(frames, size, text, read_size=None):
 
         # A connection's reader and queue, as aiohttp.web_ws makes them at prepare(), fed
         # the socket reads; the queue (messages held until read) goes with each round.
-        return _bench_api().Prepared(
+        return _cases.Prepared(
             "r = R(Q(flow, limit, loop=None), 0, compress=False, decode_text=True); "
             "drain(map(r.feed_data, reads))",
             ns, result,

@@ -3,7 +3,7 @@
 # messages (``WSMessage`` / ``WSMessageTextBytes``), errors (``WebSocketError`` with
 # aiohttp's close codes and texts) and size limits, and the ``WebSocketDataQueue`` it feeds,
 # with aiohttp's flow control (pause/resume of the transport, a stalled parse resumed when
-# the queue drains).  aiohttp's own classes are the reference (``wscodec._aiohttp_py``
+# the queue drains).  aiohttp's own classes are the reference (``wscodec.integrations._aiohttp_py``
 # re-exports them): the tests run aiohttp's suite and differential checks against them.
 #
 # aiohttp's compiled reader cimports its own masking kernel, so only a whole reader can

@@ -1,4 +1,4 @@
-"""The pure twin of ``wscodec._wsproto_c``: wsproto's own ``FrameProtocol``.
+"""The pure twin of ``wscodec.integrations._wsproto_c``: wsproto's own ``FrameProtocol``.
 
 The compiled module is a faster FrameProtocol with wsproto's interface and behaviour; the
 reference it must match is wsproto's class itself, so without compiled extensions the

@@ -1,7 +1,7 @@
 # A compiled stand-in for wsproto's FrameProtocol (wsproto.frame_protocol.FrameProtocol):
 # the same constructor, methods, frames, exceptions and extension hooks, so that
 # wsproto.connection.Connection runs on it unchanged.  wsproto's own class is the reference
-# (``wscodec._wsproto_py`` re-exports it): the tests run wsproto's suite and differential
+# (``wscodec.integrations._wsproto_py`` re-exports it): the tests run wsproto's suite and differential
 # checks against it.
 #
 # What makes it faster: one buffer with a read position instead of slice-and-commit per
