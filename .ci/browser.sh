@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Stage "browser": Debian's headless Chromium and its WebDriver, for tests/e2e/test_browser.py.
-# Runs before the README test stage, whose `pip install -e ".[test]"` brings Selenium (the
-# test extra lists it).  Under CI=true the browser test fails, never skips, when any of these
+# Runs right after the tools stage, before any stage that runs the test suite (each one's
+# install of the test extra brings Selenium).  Under CI=true the browser test fails, never skips, when any of these
 # is missing, so a broken setup cannot hide it.
 set -euo pipefail
 STAGE_NAME=browser
