@@ -16,6 +16,7 @@ and messages compressed under each agreement must decode on the other side, both
 import itertools
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from wscodec import Opcode, TextMessage
 from wscodec.handshake import (
@@ -266,3 +267,177 @@ def test_rfc7692_negotiation(side, first, second, expected):
         request = validate_request(_request_headers(offers))
         agreement = wishes.negotiate(request.extensions)
         assert _extensions_line(build_response(request.key, extensions=agreement)) == expected
+
+
+def test_build_response_renders_an_offer_accepted_as_made():
+    # An offer without a client_max_window_bits value, passed back as the agreement: no value
+    # means 15 for an agreement, and a response's client_max_window_bits needs a value
+    # (RFC 7692 §7.1.2.2), so it is left out.
+    offer = validate_request(_request_headers(P + "; client_max_window_bits; server_no_context_takeover")).extensions[0]
+    assert offer == PMD(server_no_context_takeover=True, client_max_window_bits=None)
+    line = _extensions_line(build_response(RFC_KEY, extensions=offer))
+    assert line == P + "; server_no_context_takeover"
+    assert validate_response(101, _response_headers(line), RFC_KEY, extensions=[offer]).extensions == PMD(True)
+
+
+def test_explicit_window_parameters_survive_pickle_and_render():
+    import pickle
+
+    parsed = PMD.from_header(P + "; server_max_window_bits=15; client_max_window_bits=15")
+    assert parsed == PMD()
+    assert parsed.to_header() == P + "; server_max_window_bits=15; client_max_window_bits=15"
+    again = pickle.loads(pickle.dumps(parsed))
+    assert again == parsed and again.to_header() == parsed.to_header()
+    assert pickle.loads(pickle.dumps(PMD(True, False, 9, None))).to_header() == PMD(True, False, 9, None).to_header()
+
+
+_pmd = st.builds(PMD, st.booleans(), st.booleans(), st.integers(8, 15), st.one_of(st.none(), st.integers(8, 15)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_pmd, min_size=1, max_size=3), _pmd)
+def test_wscodec_server_answer_passes_wscodec_client(offers, wishes):
+    """Over the wire, whatever a wscodec server answers is a valid answer for the wscodec
+    client that made the offers, and the two agreements fit together: the server compresses
+    as it announced, and the client stays within what the server inflates."""
+    request = validate_request(_request_headers(_extensions_line(build_request("h", "/", RFC_KEY, extensions=offers))))
+    assert request.extensions == offers
+    server_side = wishes.negotiate(request.extensions)
+    line = _extensions_line(build_response(request.key, extensions=server_side))
+    client_side = validate_response(101, _response_headers(line), RFC_KEY, extensions=offers).extensions
+    if server_side is None:
+        assert client_side is None
+        return
+    assert client_side.server_no_context_takeover == server_side.server_no_context_takeover
+    assert client_side.window_bits(False) == server_side.window_bits(False)
+    assert client_side.window_bits(True) <= server_side.window_bits(True)
+    assert client_side.client_no_context_takeover >= server_side.client_no_context_takeover
+
+
+# -- websockets as a second implementation ------------------------------------------------
+
+ws_pmd = pytest.importorskip("websockets.extensions.permessage_deflate")
+ws_frames = pytest.importorskip("websockets.frames")
+ws_headers = pytest.importorskip("websockets.headers")
+ws_exceptions = pytest.importorskip("websockets.exceptions")
+
+# Long-range repeats inside each message and across messages, so a window or context-takeover
+# mismatch between the two sides shows as a decoding failure.
+_BASE = "".join("%05d the quick brown fox " % (i * 7919 % 100000) for i in range(40))
+MESSAGES = [_BASE, _BASE[::-1] + _BASE, _BASE]
+
+
+def _exchange(impl, agreement, ws_ext, wscodec_is_client):
+    """Messages both ways between a wscodec endpoint (``agreement``) and websockets (``ws_ext``)."""
+    encoder = impl.messages.MessageEncoder(client=wscodec_is_client, deflate=agreement)
+    frames = impl.frames.FrameDecoder(client=not wscodec_is_client, allow_rsv1=True, max_frame_size=None)
+    decoder = impl.messages.MessageDecoder(client=wscodec_is_client, deflate=agreement, max_message_size=None)
+    for text in MESSAGES:
+        # wscodec -> websockets
+        [frame] = frames.feed(encoder.text(text))
+        assert frame.rsv1
+        out = ws_ext.decode(ws_frames.Frame(ws_frames.Opcode.TEXT, frame.payload, rsv1=True))
+        assert out.data == text.encode()
+        # websockets -> wscodec
+        sent = ws_ext.encode(ws_frames.Frame(ws_frames.Opcode.TEXT, text.encode()))
+        assert sent.rsv1
+        wire = impl.frames.encode_frame(Opcode.TEXT, sent.data, mask=not wscodec_is_client, rsv1=True)
+        assert decoder.feed(wire) == [TextMessage(text)]
+
+
+WSCODEC_OFFERS = [
+    [PMD(snct, cnct, smwb, cmwb)]
+    for snct, cnct, smwb, cmwb in itertools.product((False, True), (False, True), (8, 10, 15), (None, 8, 10, 15))
+] + [
+    [PMD(server_max_window_bits=8), PMD()],
+    [PMD(client_max_window_bits=9), PMD(client_max_window_bits=None)],
+    [PMD(server_no_context_takeover=True, server_max_window_bits=9), PMD(client_no_context_takeover=True)],
+]
+
+WEBSOCKETS_SERVERS = [
+    dict(server_no_context_takeover=snct, client_no_context_takeover=cnct, server_max_window_bits=smwb,
+         client_max_window_bits=cmwb, require_client_max_window_bits=req)
+    for snct, cnct, smwb, cmwb, req in itertools.product(
+        (False, True), (False, True), (None, 9, 12), (None, 8, 10), (False, True))
+    if not (req and cmwb is None)
+]
+
+
+@pytest.mark.parametrize("offers", WSCODEC_OFFERS, ids=lambda o: " + ".join(x.to_header() for x in o))
+def test_wscodec_client_accepts_websockets_server(impl, offers):
+    """Every response a websockets server makes to a wscodec offer passes validate_response,
+    and the agreement interoperates (RFC 7692 §7.1: the response is valid, so the client must
+    not fail; §7.1.1.2, §7.1.2.2: what the client then does stays within the response)."""
+    request_value = _extensions_line(build_request("h", "/", RFC_KEY, extensions=offers))
+    accepted = 0
+    for config in WEBSOCKETS_SERVERS:
+        factory = ws_pmd.ServerPerMessageDeflateFactory(**config)
+        response_params = ws_ext = None
+        # A websockets server takes the first offer its factory does not refuse.
+        for name, params in ws_headers.parse_extension(request_value):
+            try:
+                response_params, ws_ext = factory.process_request_params(params, [])
+            except ws_exceptions.NegotiationError:
+                continue
+            break
+        if ws_ext is None:
+            assert validate_response(101, _response_headers(None), RFC_KEY, extensions=offers).extensions is None
+            continue
+        response_value = ws_headers.build_extension([("permessage-deflate", response_params)])
+        agreement = validate_response(101, _response_headers(response_value), RFC_KEY, extensions=offers).extensions
+        assert agreement is not None, (config, response_value)
+        # The server compresses as it said; the client stays within what the server inflates.
+        assert agreement.server_no_context_takeover == ws_ext.local_no_context_takeover
+        assert agreement.window_bits(False) == ws_ext.local_max_window_bits
+        assert agreement.window_bits(True) <= ws_ext.remote_max_window_bits
+        assert agreement.client_no_context_takeover >= ws_ext.remote_no_context_takeover
+        _exchange(impl, agreement, ws_ext, wscodec_is_client=True)
+        accepted += 1
+    # Not vacuous: websockets declines only offers of an 8-bit server window (it cannot
+    # compress with one; wscodec can, see the table).
+    assert accepted or all(offer.server_max_window_bits == 8 for offer in offers)
+
+
+WEBSOCKETS_CLIENTS = [
+    dict(server_no_context_takeover=snct, client_no_context_takeover=cnct, server_max_window_bits=smwb,
+         client_max_window_bits=cmwb)
+    for snct, cnct, smwb, cmwb in itertools.product(
+        (False, True), (False, True), (None, 8, 10, 15), (None, True, 9, 15))
+]
+
+WSCODEC_SERVERS = [
+    PMD(snct, cnct, smwb, cmwb)
+    for snct, cnct, smwb, cmwb in itertools.product((False, True), (False, True), (8, 10, 15), (8, 11, 15))
+]
+
+
+@pytest.mark.parametrize("wishes", WSCODEC_SERVERS, ids=repr)
+def test_websockets_client_accepts_wscodec_server(impl, wishes):
+    """Every response a wscodec server makes to a websockets offer is accepted by the
+    websockets client, except a client window of 8 bits, which websockets documents it cannot
+    use (zlib cannot compress with it) and refuses as RFC 7692 §7.1 allows ("The client does
+    not support the configuration that the response represents")."""
+    for config in WEBSOCKETS_CLIENTS:
+        factory = ws_pmd.ClientPerMessageDeflateFactory(**config)
+        offer_value = ws_headers.build_extension([("permessage-deflate", factory.get_request_params())])
+        request = validate_request(_request_headers(offer_value))
+        assert len(request.extensions) == 1
+        agreement = wishes.negotiate(request.extensions)
+        response_value = _extensions_line(build_response(request.key, extensions=agreement))
+        if agreement is None:
+            # Declined only when the server wants to limit the client's window and the offer
+            # gives it no way to (RFC 7692 §7.1.2.2).
+            assert wishes.client_max_window_bits < 15 and config["client_max_window_bits"] is None
+            assert response_value is None
+            continue
+        [(name, params)] = ws_headers.parse_extension(response_value)
+        if agreement.client_max_window_bits == 8:
+            with pytest.raises(ws_exceptions.NegotiationError, match="client_max_window_bits = 8"):
+                factory.process_response_params(params, [])
+            continue
+        ws_ext = factory.process_response_params(params, [])
+        assert agreement.server_no_context_takeover == ws_ext.remote_no_context_takeover
+        assert agreement.client_no_context_takeover == ws_ext.local_no_context_takeover
+        assert agreement.window_bits(False) <= ws_ext.remote_max_window_bits
+        assert agreement.window_bits(True) == ws_ext.local_max_window_bits
+        _exchange(impl, agreement, ws_ext, wscodec_is_client=False)
