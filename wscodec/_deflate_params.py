@@ -134,17 +134,17 @@ _NOTHING_SHOWN = frozenset()
 _WINDOW_PARAMS = ("server_max_window_bits", "client_max_window_bits")
 
 
-def _rebuild(key, shown):
-    # Unpickling an instance that renders a window parameter at 15 (see ``_shown``).
-    return PerMessageDeflate._make(shown, **dict(zip(_KEY_NAMES, key)))
-
-
 _KEY_NAMES = (
     "server_no_context_takeover",
     "client_no_context_takeover",
     "server_max_window_bits",
     "client_max_window_bits",
 )
+
+
+def _rebuild(key, shown):
+    # Unpickling an instance that renders a window parameter at 15 (see ``_shown``).
+    return PerMessageDeflate._make(shown, **dict(zip(_KEY_NAMES, key)))
 
 
 class PerMessageDeflate:
@@ -157,7 +157,10 @@ class PerMessageDeflate:
     ``client_max_window_bits=None`` stands for the parameter sent without a value: "the server
     may limit my window" (RFC 7692 §7.1.2.2).  As an agreement, ``None`` means 15.
 
-    Instances are immutable and compare equal by value.
+    Instances are immutable and compare equal by value.  A window size of 15 parsed from a
+    header (``from_header``) equals the default but still renders (``to_header``): the
+    parameter was present, and RFC 7692 §7.1.2.1 and §7.1.2.2 give a present window parameter
+    meaning in negotiation even at 15.
     """
 
     __slots__ = (
