@@ -130,6 +130,23 @@ def _parse_bits(name, value):
     return bits
 
 
+_NOTHING_SHOWN = frozenset()
+_WINDOW_PARAMS = ("server_max_window_bits", "client_max_window_bits")
+
+
+_KEY_NAMES = (
+    "server_no_context_takeover",
+    "client_no_context_takeover",
+    "server_max_window_bits",
+    "client_max_window_bits",
+)
+
+
+def _rebuild(key, shown):
+    # Unpickling an instance that renders a window parameter at 15 (see ``_shown``).
+    return PerMessageDeflate._make(shown, **dict(zip(_KEY_NAMES, key)))
+
+
 class PerMessageDeflate:
     """permessage-deflate parameters (RFC 7692 §7.1).
 
@@ -140,7 +157,10 @@ class PerMessageDeflate:
     ``client_max_window_bits=None`` stands for the parameter sent without a value: "the server
     may limit my window" (RFC 7692 §7.1.2.2).  As an agreement, ``None`` means 15.
 
-    Instances are immutable and compare equal by value.
+    Instances are immutable and compare equal by value.  A window size of 15 parsed from a
+    header (``from_header``) equals the default but still renders (``to_header``): the
+    parameter was present, and RFC 7692 §7.1.2.1 and §7.1.2.2 give a present window parameter
+    meaning in negotiation even at 15.
     """
 
     __slots__ = (
@@ -148,6 +168,11 @@ class PerMessageDeflate:
         "_client_no_context_takeover",
         "_server_max_window_bits",
         "_client_max_window_bits",
+        # Window parameters the header carries even at 15 (the default): a parsed
+        # "server_max_window_bits=15" is a parameter that is present (RFC 7692 §7.1.2.1: an
+        # offer with it must be answered with it), which the value alone cannot say.  Only
+        # rendering and negotiation read it; equality does not.
+        "_shown",
     )
 
     def __init__(
@@ -173,6 +198,19 @@ class PerMessageDeflate:
             "_client_max_window_bits",
             _check_bits("client_max_window_bits", client_max_window_bits, allow_none=True),
         )
+        object.__setattr__(self, "_shown", _NOTHING_SHOWN)
+
+    @classmethod
+    def _make(cls, shown, **kwargs):
+        # An instance whose window parameters named in ``shown`` render even at 15.
+        self = cls(**kwargs)
+        object.__setattr__(self, "_shown", frozenset(shown))
+        return self
+
+    def _has(self, name):
+        """True if the header form of ``self`` carries window parameter ``name``."""
+        bits = self._server_max_window_bits if name == "server_max_window_bits" else self._client_max_window_bits
+        return bits != MAX_WINDOW_BITS or name in self._shown
 
     def __setattr__(self, name, value):
         raise AttributeError("PerMessageDeflate is immutable")
@@ -205,6 +243,8 @@ class PerMessageDeflate:
         )
 
     def __reduce__(self):
+        if self._shown:
+            return (_rebuild, (self._key(), tuple(sorted(self._shown))))
         return (PerMessageDeflate, self._key())
 
     # -- window sizes each side uses (an agreement's view) -------------------------------
@@ -247,8 +287,11 @@ class PerMessageDeflate:
                 # RFC 7692 §7.1.2.2: an offer may carry it without a value.
                 kwargs[name] = None if value is None else _parse_bits(name, value)
             else:
+                # RFC 7692 §7.1: "The negotiation offer contains an extension parameter not
+                # defined for use in an offer" (and the same for a response) is refused.
                 raise ValueError("unknown permessage-deflate parameter %r" % name)
-        return cls(**kwargs)
+        shown = [name for name in _WINDOW_PARAMS if kwargs.get(name, 0) == MAX_WINDOW_BITS]
+        return cls._make(shown, **kwargs)
 
     @classmethod
     def from_header(cls, value):
@@ -268,17 +311,21 @@ class PerMessageDeflate:
         return cls.from_params(params)
 
     def to_header(self):
-        """Render as a Sec-WebSocket-Extensions element; parameters at their default are left out."""
+        """Render as a Sec-WebSocket-Extensions element.
+
+        Parameters at their default are left out, except a window size of 15 that was parsed
+        from a header (``from_header``) or that answers an offer which carried it.
+        """
         parts = [EXTENSION_NAME]
         if self._server_no_context_takeover:
             parts.append("server_no_context_takeover")
         if self._client_no_context_takeover:
             parts.append("client_no_context_takeover")
-        if self._server_max_window_bits != MAX_WINDOW_BITS:
+        if self._has("server_max_window_bits"):
             parts.append("server_max_window_bits=%d" % self._server_max_window_bits)
         if self._client_max_window_bits is None:
             parts.append("client_max_window_bits")
-        elif self._client_max_window_bits != MAX_WINDOW_BITS:
+        elif self._has("client_max_window_bits"):
             parts.append("client_max_window_bits=%d" % self._client_max_window_bits)
         return "; ".join(parts)
 
@@ -288,55 +335,113 @@ class PerMessageDeflate:
         """Server side: pick the first acceptable client offer; return the agreement or ``None``.
 
         ``self`` holds this server's wishes (``PerMessageDeflate()`` accepts any offer as
-        made).  An offer is acceptable if the agreement can honour both sides (RFC 7692
-        §7.1): the server's window is at most what the client asked for, a client window
-        limit is only set if the client offered ``client_max_window_bits``.  Every window
+        made); ``build_response(extensions=agreement)`` renders the answer.  Every window
         size is supported, 8 bits included (zlib cannot compress with a 256-byte raw window,
         so the encoder then emits Huffman-coded literals only, which any window decodes).
+        The one offer declined for this server's sake is one without client_max_window_bits
+        when the server wants to limit the client's window (below).
         """
         if isinstance(offers, PerMessageDeflate):
             offers = [offers]
         for offer in offers:
             if type(offer) is not PerMessageDeflate:
                 raise TypeError("offers must be PerMessageDeflate objects, not %s" % type(offer).__name__)
-            # RFC 7692 §7.1.2.1: use (and announce) a window no larger than the offer's.
+            # RFC 7692 §7.1.2.1: "A server accepts an extension negotiation offer with this
+            # parameter by including the "server_max_window_bits" extension parameter in the
+            # extension negotiation response ... with the same or smaller value as the offer",
+            # and "A server MAY include the "server_max_window_bits" extension parameter in an
+            # extension negotiation response even if the extension negotiation offer being
+            # accepted by the response didn't include" it.  An offered 15 is echoed as 15.
             server_bits = min(self._server_max_window_bits, offer._server_max_window_bits)
+            shown = ["server_max_window_bits"] if offer._has("server_max_window_bits") else []
             wanted = MAX_WINDOW_BITS if self._client_max_window_bits is None else self._client_max_window_bits
-            if offer._client_max_window_bits is None:
-                client_bits = wanted
-            elif offer._client_max_window_bits == MAX_WINDOW_BITS:
-                # RFC 7692 §7.1.2.2: without the parameter in the offer the server must not
-                # send it, so it cannot limit the client's window.
+            if not offer._has("client_max_window_bits"):
+                # §7.1.2.2: "If a received extension negotiation offer doesn't have the
+                # "client_max_window_bits" extension parameter, the corresponding extension
+                # negotiation response to the offer MUST NOT include" it.  A server that
+                # wants a smaller client window declines such an offer (§7.1: "The server
+                # doesn't support the offered configuration").
                 if wanted != MAX_WINDOW_BITS:
                     continue
                 client_bits = MAX_WINDOW_BITS
             else:
-                client_bits = min(wanted, offer._client_max_window_bits)
-            return PerMessageDeflate(
-                # RFC 7692 §7.1.1.1: a server_no_context_takeover offer must be honoured.
+                # §7.1.2.2: the server "may either ignore this value or use this value ... by
+                # including the "client_max_window_bits" extension parameter in the
+                # corresponding extension negotiation response to the offer with a value
+                # equal to or smaller than the received value".  An offer without a value
+                # (None) and an offer of 15 set no bound.
+                offered = MAX_WINDOW_BITS if offer._client_max_window_bits is None else offer._client_max_window_bits
+                client_bits = min(wanted, offered)
+            return PerMessageDeflate._make(
+                shown,
+                # §7.1.1.1: "A server accepts an extension negotiation offer that includes the
+                # "server_no_context_takeover" extension parameter by including the
+                # "server_no_context_takeover" extension parameter in the corresponding
+                # extension negotiation response"; a server MAY include it unasked.
                 server_no_context_takeover=self._server_no_context_takeover or offer._server_no_context_takeover,
+                # §7.1.1.2: "A server MAY include the "client_no_context_takeover" extension
+                # parameter in an extension negotiation response"; an offered one is echoed.
                 client_no_context_takeover=self._client_no_context_takeover or offer._client_no_context_takeover,
                 server_max_window_bits=server_bits,
                 client_max_window_bits=client_bits,
             )
         return None
 
-    def accepts_response(self, response):
-        """Client side: True if the server's ``response`` agreement is allowed by this offer.
+    def _accept_response(self, response):
+        """Client side: the agreement ``response`` makes of this offer, or ``None`` if it is not
+        a valid answer to this offer (RFC 7692 §7.1: the client then fails the connection).
 
-        RFC 7692 §7.1.1.1: if offered, server_no_context_takeover must be in the response.
-        §7.1.2.1: the server's window must not exceed the offered limit.  §7.1.2.2: the
-        response carries client_max_window_bits only if offered, with a value no larger than
-        the offered one.
+        ``response`` is parsed from the server's header (``from_params``), so ``_has`` tells
+        which window parameters it carried.
         """
+        # §7.1.1.1: the server accepts a server_no_context_takeover offer "by including the
+        # "server_no_context_takeover" extension parameter in the corresponding extension
+        # negotiation response"; it MAY include it unasked.
         if self._server_no_context_takeover and not response._server_no_context_takeover:
-            return False
-        if response._server_max_window_bits > self._server_max_window_bits:
-            return False
+            return None
+        # §7.1.2.1: an offered server_max_window_bits is accepted "by including the
+        # "server_max_window_bits" extension parameter in the extension negotiation response
+        # ... with the same or smaller value as the offer"; unasked, any value may come.
+        if self._has("server_max_window_bits"):
+            if not response._has("server_max_window_bits"):
+                return None
+            if response._server_max_window_bits > self._server_max_window_bits:
+                return None
+        # §7.1.2.2: "If the extension negotiation response has the "client_max_window_bits"
+        # extension parameter, the parameter value MUST conform to the ABNF below" (1*DIGIT).
         if response._client_max_window_bits is None:
-            return False  # §7.1.2.2: a response must give a value
-        if self._client_max_window_bits is None:
-            return True
-        if self._client_max_window_bits == MAX_WINDOW_BITS:
-            return response._client_max_window_bits == MAX_WINDOW_BITS
-        return response._client_max_window_bits <= self._client_max_window_bits
+            return None
+        offered = self._client_max_window_bits
+        if response._has("client_max_window_bits"):
+            # §7.1.2.2: "If a received extension negotiation offer doesn't have the
+            # "client_max_window_bits" extension parameter, the corresponding extension
+            # negotiation response to the offer MUST NOT include" it; if it had a value, the
+            # response's is "equal to or smaller than the received value".
+            if not self._has("client_max_window_bits"):
+                return None
+            if offered is not None and response._client_max_window_bits > offered:
+                return None
+            client_bits = response._client_max_window_bits
+        else:
+            # §7.1.2.2: the server "may either ignore this value or use" it.  Ignored, the
+            # offer still binds the client: "the client will use an LZ77 sliding window whose
+            # size doesn't exceed 2 to the power of the value to compress messages".
+            client_bits = MAX_WINDOW_BITS if offered is None else offered
+        return PerMessageDeflate._make(
+            response._shown,
+            server_no_context_takeover=response._server_no_context_takeover,
+            # §7.1.1.2: an offered client_no_context_takeover is a promise: "even if the server
+            # doesn't include the "client_no_context_takeover" extension parameter in the
+            # corresponding extension negotiation response to the offer, the client is not
+            # going to use context takeover".
+            client_no_context_takeover=response._client_no_context_takeover or self._client_no_context_takeover,
+            server_max_window_bits=response._server_max_window_bits,
+            client_max_window_bits=client_bits,
+        )
+
+    def accepts_response(self, response):
+        """Client side: True if the server's ``response`` (parsed with ``from_header``) is a
+        valid answer to this offer (RFC 7692 §7.1.1.1, §7.1.1.2, §7.1.2.1, §7.1.2.2)."""
+        if type(response) is not PerMessageDeflate:
+            raise TypeError("response must be a PerMessageDeflate, not %s" % type(response).__name__)
+        return self._accept_response(response) is not None

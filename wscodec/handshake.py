@@ -267,6 +267,16 @@ def build_response(key, *, subprotocol=None, extensions=None, headers=()):
     if extensions is not None:
         if type(extensions) is not PerMessageDeflate:
             raise TypeError("extensions must be a PerMessageDeflate agreement or None")
+        if extensions.client_max_window_bits is None:
+            # An offer accepted as made: as an agreement, no value means 15 (no limit), and
+            # a response's client_max_window_bits must have a value (RFC 7692 §7.1.2.2).
+            extensions = PerMessageDeflate._make(
+                [name for name in extensions._shown if name == "server_max_window_bits"],
+                server_no_context_takeover=extensions.server_no_context_takeover,
+                client_no_context_takeover=extensions.client_no_context_takeover,
+                server_max_window_bits=extensions.server_max_window_bits,
+                client_max_window_bits=15,
+            )
         pairs.append(("Sec-WebSocket-Extensions", extensions.to_header()))
     pairs.extend(_extra_headers(headers))
     return _render("HTTP/1.1 101 Switching Protocols", pairs)
@@ -382,6 +392,16 @@ def validate_response(status, headers, key, *, subprotocols=(), extensions=None)
                 fail("invalid Sec-WebSocket-Extensions in the response: %s" % exc)
             if agreement.client_max_window_bits is None:
                 fail("client_max_window_bits needs a value in a response (RFC 7692 §7.1.2.2)")
-            if not any(offer.accepts_response(agreement) for offer in offers):
+            # The response does not say which offer it answers: the first offer it is a
+            # valid answer to gives the agreement (RFC 7692 §7.1: otherwise the client "MUST
+            # _Fail the WebSocket Connection_").  What an offer adds to the response (its
+            # client window limit and client_no_context_takeover, §7.1.1.2, §7.1.2.2) only
+            # narrows what this client does, so any matching offer is safe.
+            response, agreement = agreement, None
+            for offer in offers:
+                agreement = offer._accept_response(response)
+                if agreement is not None:
+                    break
+            else:
                 fail("server's permessage-deflate parameters do not match any offer: %r" % value)
     return Response(subprotocol, agreement)
