@@ -504,8 +504,10 @@ cdef class FrameDecoder:
         """Make the payload buffer hold at least ``need`` bytes (``need`` <= the declared
         length): double it, or start it at ``max(need, GROW_FROM)``, capped at the length."""
         cdef Py_ssize_t length = <Py_ssize_t>self._h.length
-        cdef Py_ssize_t cap = self._capacity * 2
+        cdef Py_ssize_t cap = length
         cdef bytes buf
+        if self._capacity <= length // 2:
+            cap = self._capacity * 2        # no overflow: at most length
         if cap < need:
             cap = need
         if cap < GROW_FROM:
