@@ -8,8 +8,6 @@ __all__ = [
     "DEFAULT_MAX_FRAME_SIZE",
     "DEFAULT_MAX_MESSAGE_SIZE",
     "MAX_CONTROL_PAYLOAD",
-    "CONTROL_OPCODES",
-    "DATA_OPCODES",
     "OPCODES",
 ]
 
@@ -26,7 +24,8 @@ class Opcode(enum.IntEnum):
 
     @property
     def is_control(self):
-        return self >= 0x8
+        """Close, Ping and Pong: opcodes with the most significant bit set (RFC 6455 §5.5)."""
+        return bool(self & 0x8)
 
 
 class CloseCode(enum.IntEnum):
@@ -55,8 +54,7 @@ DEFAULT_MAX_MESSAGE_SIZE = 1 << 20
 #: Control frames carry at most 125 payload bytes (RFC 6455 §5.5).
 MAX_CONTROL_PAYLOAD = 125
 
-CONTROL_OPCODES = frozenset({Opcode.CLOSE, Opcode.PING, Opcode.PONG})
-DATA_OPCODES = frozenset({Opcode.CONTINUATION, Opcode.TEXT, Opcode.BINARY})
-OPCODES = CONTROL_OPCODES | DATA_OPCODES
+#: The defined opcodes; every other 4-bit value is reserved (RFC 6455 §5.2).
+OPCODES = frozenset(Opcode)
 #: Opcode members indexed by their value (None for reserved values): a cheap int -> Opcode map.
 OPCODE_BY_VALUE = tuple(Opcode(v) if v in Opcode._value2member_map_ else None for v in range(16))

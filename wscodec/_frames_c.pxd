@@ -212,12 +212,16 @@ cdef class FrameDecoder:
     cdef Py_ssize_t _hlen
     cdef frame_header _h               # header of the frame whose payload is arriving
     cdef bint _in_payload
-    cdef PyObject *_buf                # bytes being filled in place; the only reference is
+    cdef PyObject *_buf                # bytes object gathering a payload that spans feeds (NULL
+                                       # until its first byte arrives); the only reference is
                                        # ours, so it may grow with _PyBytes_Resize
     cdef Py_ssize_t _filled            # payload bytes received so far
-    cdef Py_ssize_t _capacity          # current size of _payload (grows up to _h.length)
+    cdef Py_ssize_t _capacity          # current size of _buf: max(2 x _filled, 4096) at most,
+                                       # and never above _h.length
     cdef object _error                 # the ProtocolError raised; raised again on every feed
     cdef bint _busy                    # a feed() is under way; another one raises RuntimeError
+    cdef readonly Py_ssize_t _copied   # bytes copied into, or moved while growing, the buffer of
+                                       # payloads that span feeds: a count of work for tests
 
     cdef int feed_into(self, const unsigned char *data, Py_ssize_t n, list out) except -1
     cdef int partial_header(self, frame_header *h) noexcept
@@ -228,3 +232,4 @@ cdef class FrameDecoder:
     cdef int _start_payload(self, const unsigned char *p, Py_ssize_t avail) except -1
     cdef void _append_payload(self, const unsigned char *p, Py_ssize_t n) noexcept
     cdef Py_ssize_t _continue_payload(self, const unsigned char *p, Py_ssize_t n, list out) except -1
+    cdef int _grow(self, Py_ssize_t need) except -1

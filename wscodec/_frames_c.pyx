@@ -3,8 +3,8 @@
 
 The header rules live in ``parse_header`` (``_frames_c.pxd``), shared with other compiled
 modules.  Payloads are unmasked in one pass straight into the ``bytes`` object handed to the
-caller; a frame that arrives in pieces grows that object as its bytes come, so a declared
-length never allocates more than what has arrived (or what the limit allows) up front.
+caller; a frame that arrives in pieces grows that object geometrically as its bytes come, so
+the memory it holds follows the bytes that have arrived, never the length its header declares.
 """
 
 cimport cython
@@ -38,13 +38,14 @@ cdef tuple _OPCODES = OPCODE_BY_VALUE
 cdef object _PayloadTooBig = PayloadTooBig
 cdef object _ProtocolError = ProtocolError
 
-# A frame whose payload does not arrive in one piece gets its final bytes object up front
-# when it is at most EXACT_UP_TO bytes (1 MiB, the default limit: what a peer could make us
-# hold anyway); a bigger one (a larger or no limit) starts at max(GROW_FROM, bytes present)
-# and doubles as bytes arrive.  So a header alone never reserves more than 1 MiB, and a
-# header declaring 2**62 bytes without a limit reserves 64 KiB.
-cdef Py_ssize_t EXACT_UP_TO = 1024 * 1024
-cdef Py_ssize_t GROW_FROM = 64 * 1024
+# A frame whose payload does not arrive in one piece is gathered in a bytes object that
+# holds only what has arrived, rounded up: nothing before its first payload byte, then
+# max(bytes present, GROW_FROM) capped at the declared length, doubling (capped likewise)
+# whenever the next bytes do not fit.  So a header alone costs nothing whatever length it
+# declares, the buffer never exceeds max(2 x payload bytes received, GROW_FROM), and growing
+# moves each byte at most once on average (the sizes moved sum to less than the final size):
+# total work stays linear.  A frame of at most GROW_FROM bytes gets its final size at once.
+cdef Py_ssize_t GROW_FROM = 4096
 # Unmasking/copying more than this releases the GIL.
 cdef Py_ssize_t NOGIL_THRESHOLD = 256 * 1024
 
@@ -456,21 +457,15 @@ cdef class FrameDecoder:
         # hot: end
 
     cdef int _start_payload(self, const unsigned char *p, Py_ssize_t avail) except -1:
-        """The header in ``self._h`` is done and ``avail`` (< length) payload bytes are here."""
-        cdef Py_ssize_t length = <Py_ssize_t>self._h.length
-        cdef Py_ssize_t cap
-        cdef bytes buf
-        if length <= EXACT_UP_TO:
-            cap = length
-        else:
-            cap = avail if avail > GROW_FROM else GROW_FROM
-        buf = PyBytes_FromStringAndSize(NULL, cap)
-        self._buf = <PyObject *>buf
-        Py_INCREF(buf)
-        self._capacity = cap
+        """The header in ``self._h`` is done and ``avail`` (< length) payload bytes are here.
+        Nothing is allocated until a payload byte arrives: a silent peer costs no memory."""
+        self._buf = NULL
+        self._capacity = 0
         self._filled = 0
         self._in_payload = True
-        self._append_payload(p, avail)
+        if avail:
+            self._grow(avail)
+            self._append_payload(p, avail)
         return 0
 
     cdef void _append_payload(self, const unsigned char *p, Py_ssize_t n) noexcept:
@@ -481,30 +476,20 @@ cdef class FrameDecoder:
         else:
             memcpy(dst, p, n)
         self._filled += n
+        self._copied += n
         # hot: end
 
     cdef Py_ssize_t _continue_payload(self, const unsigned char *p, Py_ssize_t n, list out) except -1:
         """Add up to ``n`` bytes to the payload under way; returns how many it took."""
         cdef Py_ssize_t length = <Py_ssize_t>self._h.length
         cdef Py_ssize_t take = length - self._filled
-        cdef Py_ssize_t cap
         cdef bytes payload
         # hot: begin continue payload
         if take > n:
             take = n
         if self._filled + take > self._capacity:
-            cap = self._capacity * 2
-            if cap < self._filled + take:
-                cap = self._filled + take
-            if cap > length:
-                cap = length
-            # The bytes object is ours alone (refcount 1), so it can grow in place.
-            try:  # hot: allow (growing the payload: at most log2(length / 64 KiB) times a frame)
-                _PyBytes_Resize(&self._buf, cap)  # hot: allow (growing the payload)
-            except MemoryError:  # hot: allow (growing the payload)
-                self._buf = NULL    # _PyBytes_Resize freed it
-                raise  # hot: allow (raises)
-            self._capacity = cap
+            # At most log2(length / GROW_FROM) + 1 times a frame.
+            self._grow(self._filled + take)
         self._append_payload(p, take)
         if self._filled == length:
             payload = <bytes>self._buf  # hot: allow (once a frame: the payload handed out)
@@ -514,6 +499,36 @@ cdef class FrameDecoder:
             PyList_Append(out, _make_frame(&self._h, payload))  # hot: allow (the Frame handed out)
         return take
         # hot: end
+
+    cdef int _grow(self, Py_ssize_t need) except -1:
+        """Make the payload buffer hold at least ``need`` bytes (``need`` <= the declared
+        length): double it, or start it at ``max(need, GROW_FROM)``, capped at the length."""
+        cdef Py_ssize_t length = <Py_ssize_t>self._h.length
+        cdef Py_ssize_t cap = length
+        cdef bytes buf
+        if self._capacity <= length // 2:
+            cap = self._capacity * 2        # no overflow: at most length
+        if cap < need:
+            cap = need
+        if cap < GROW_FROM:
+            cap = GROW_FROM
+        if cap > length:
+            cap = length
+        if self._buf == NULL:
+            buf = PyBytes_FromStringAndSize(NULL, cap)
+            self._buf = <PyObject *>buf
+            Py_INCREF(buf)          # ours, held past this call through the raw pointer
+        else:
+            # The bytes object is ours alone (refcount 1), so it can grow in place; realloc
+            # may move what it holds (counted, as an upper bound, in ``_copied``).
+            self._copied += self._capacity
+            try:
+                _PyBytes_Resize(&self._buf, cap)
+            except MemoryError:
+                self._buf = NULL    # _PyBytes_Resize freed it
+                raise
+        self._capacity = cap
+        return 0
 
 
 # -- encoder ------------------------------------------------------------------------------

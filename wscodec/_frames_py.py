@@ -29,7 +29,7 @@ from _thread import allocate_lock as _allocate_lock
 from collections import deque
 from typing import TYPE_CHECKING, Optional, Tuple, Union
 
-from ._constants import DEFAULT_MAX_FRAME_SIZE, OPCODE_BY_VALUE, Opcode
+from ._constants import DEFAULT_MAX_FRAME_SIZE, MAX_CONTROL_PAYLOAD, OPCODE_BY_VALUE, OPCODES, Opcode
 from ._errors import BUSY_MESSAGE, PayloadTooBig, ProtocolError
 from ._mask_py import apply_mask
 
@@ -41,8 +41,9 @@ if TYPE_CHECKING:
     #: Anything with the buffer protocol, read as its raw bytes.
     Buffer = Union[bytes, bytearray, memoryview, array.array]
 
-# Opcodes 3-7 and 11-15 are reserved (RFC 6455 §5.2): bit ``op`` of this mask is set for each.
-_RESERVED_OPCODES = 0xF8F8
+# Opcodes 3-7 and 11-15 are reserved (RFC 6455 §5.2): bit ``op`` of this mask is set for each
+# value that is not a defined opcode (0xF8F8).
+_RESERVED_OPCODES = sum(1 << value for value in range(16) if value not in OPCODES)
 _from_bytes = int.from_bytes
 
 
@@ -205,6 +206,27 @@ def _parse_header(data, pos, end, client, allow_rsv1, max_size, max_frame_size):
     if n < 1:
         return None
     b0 = data[pos]
+    opcode = _check_first_byte(b0, allow_rsv1)
+    if n < 2:
+        return None
+    b1 = data[pos + 1]
+    masked = b1 & 0x80
+    _check_second_byte(opcode, masked, b1 & 0x7F, client)
+    found = _payload_length(data, pos, n, b1 & 0x7F)
+    if found is None:
+        return None
+    size, length = found
+    _check_limit(length, max_size, max_frame_size)
+    if not masked:
+        return size, None, length
+    if n < size + 4:
+        return None
+    return size + 4, bytes(data[pos + size : pos + size + 4]), length
+
+
+def _check_first_byte(b0, allow_rsv1):
+    """FIN, RSV1-3 and the opcode: the rules the first header byte alone can break, in the
+    order the compiled twin checks them.  Returns the opcode."""
     opcode = b0 & 0x0F
     # RSV bits MUST be 0 unless an extension defining them was negotiated (RFC 6455 §5.2);
     # only RSV1 has one here (permessage-deflate, RFC 7692).
@@ -222,54 +244,57 @@ def _parse_header(data, pos, end, client, allow_rsv1, max_size, max_frame_size):
             raise ProtocolError(1002, "RSV1 is set on a control frame (RFC 7692 §6)")
         if opcode == 0:
             raise ProtocolError(1002, "RSV1 is set on a continuation frame (RFC 7692 §6)")
-    # Control frames MUST NOT be fragmented (RFC 6455 §5.5).
+    # Control frames (opcode bit 3 set, RFC 6455 §5.5) MUST NOT be fragmented.
     if opcode & 8 and not b0 & 0x80:
         raise ProtocolError(1002, "control frame with FIN clear: control frames must not be fragmented (RFC 6455 §5.5)")
-    if n < 2:
-        return None
-    b1 = data[pos + 1]
-    masked = b1 & 0x80
-    length = b1 & 0x7F
+    return opcode
+
+
+def _check_second_byte(opcode, masked, code, client):
+    """The MASK bit and the 7-bit length code: the rules the second byte can break."""
     # Client-to-server frames are masked, server-to-client frames are not (RFC 6455 §5.1).
     if client:
         if masked:
             raise ProtocolError(1002, "masked frame from the server: server-to-client frames must not be masked (RFC 6455 §5.1)")
     elif not masked:
         raise ProtocolError(1002, "unmasked frame from the client: client-to-server frames must be masked (RFC 6455 §5.1)")
-    # Control frames carry at most 125 payload bytes (RFC 6455 §5.5).
-    if opcode & 8 and length > 125:
+    # Control frames carry at most 125 payload bytes (RFC 6455 §5.5): the codes 126 and 127
+    # (an extended length) are refused before the length itself arrives.
+    if opcode & 8 and code > MAX_CONTROL_PAYLOAD:
         raise ProtocolError(1002, "control frame payload longer than 125 bytes (RFC 6455 §5.5)")
-    if length == 126:
+
+
+def _payload_length(data, pos, n, code):
+    """``(size of the header without its key, payload length)`` from the 7-bit ``code`` and
+    the extended length after it, or None until that is in (RFC 6455 §5.2)."""
+    if code < 126:
+        return 2, code
+    if code == 126:
         if n < 4:
             return None
         length = (data[pos + 2] << 8) | data[pos + 3]
         # "the minimal number of bytes MUST be used to encode the length" (RFC 6455 §5.2)
         if length < 126:
             raise ProtocolError(1002, "payload length %d is not in its minimal encoding (RFC 6455 §5.2)" % length)
-        size = 4
-    elif length == 127:
-        if n < 10:
-            return None
-        length = _from_bytes(data[pos + 2 : pos + 10], "big")
-        # "the most significant bit MUST be 0" (RFC 6455 §5.2): 1002 before any size limit.
-        if length >> 63:
-            raise ProtocolError(1002, "64-bit payload length has its most significant bit set (RFC 6455 §5.2)")
-        if length < 65536:
-            raise ProtocolError(1002, "payload length %d is not in its minimal encoding (RFC 6455 §5.2)" % length)
-        size = 10
-    else:
-        size = 2
-    # Checked on the declared length, before any payload is buffered.
+        return 4, length
+    if n < 10:
+        return None
+    length = _from_bytes(data[pos + 2 : pos + 10], "big")
+    # "the most significant bit MUST be 0" (RFC 6455 §5.2): 1002 before any size limit.
+    if length >> 63:
+        raise ProtocolError(1002, "64-bit payload length has its most significant bit set (RFC 6455 §5.2)")
+    if length < 65536:
+        raise ProtocolError(1002, "payload length %d is not in its minimal encoding (RFC 6455 §5.2)" % length)
+    return 10, length
+
+
+def _check_limit(length, max_size, max_frame_size):
+    """The declared length against the limit, before any payload is buffered (RFC 6455
+    §7.4.1: 1009)."""
     if length > max_size:
         if max_frame_size is None:
             raise PayloadTooBig(1009, "frame payload of %d bytes is larger than this platform can hold (RFC 6455 §7.4.1)" % length)
         raise PayloadTooBig(1009, "frame payload of %d bytes exceeds max_frame_size=%d (RFC 6455 §7.4.1)" % (length, max_frame_size))
-    if masked:
-        if n < size + 4:
-            return None
-        key = bytes(data[pos + size : pos + size + 4])
-        return size + 4, key, length
-    return size, None, length
 
 
 # -- decoder ------------------------------------------------------------------------------
@@ -288,7 +313,8 @@ class FrameDecoder:
     running one and the decoder's state intact).
     """
 
-    __slots__ = ("_client", "_allow_rsv1", "_max_size", "_max_frame_size", "_buf", "_error", "_busy")
+    __slots__ = ("_client", "_allow_rsv1", "_max_size", "_max_frame_size", "_buf", "_error", "_busy",
+                 "_copied")
 
     def __init__(self, *, client: bool = False, max_frame_size: Optional[int] = DEFAULT_MAX_FRAME_SIZE,
                  allow_rsv1: bool = False) -> None:
@@ -308,6 +334,9 @@ class FrameDecoder:
         # Bytes received but not yet part of a returned frame: at most one frame's header
         # and the part of its payload that has arrived; never more than has arrived.
         self._buf = bytearray()
+        # Bytes copied into, out of, or moved while growing ``_buf``: a count of work for
+        # tests (linear in the bytes received), as the compiled twin keeps.
+        self._copied = 0
         self._error = None
         # Held while feed() runs: a second feed() at the same time (a decoder shared between
         # threads) raises RuntimeError instead of interleaving with the first.  A lock, not a
@@ -350,23 +379,30 @@ class FrameDecoder:
             try:
                 return self._parse(data)
             except ProtocolError as exc:
-                self._error = exc
+                # Kept without its traceback, whose frames hold this feed's bytes: a failed
+                # decoder holds nothing of what it was sent.
+                self._error = type(exc)(exc.close_code, exc.reason)
                 self._buf = bytearray()
                 raise
             except MemoryError:
                 # A payload that cannot be held fails the connection like one over the limit
                 # (RFC 6455 §7.4.1) and leaves no half-parsed state behind.
-                self._error = PayloadTooBig(1009, "frame payload does not fit in memory (RFC 6455 §7.4.1)")
                 self._buf = bytearray()
-                raise self._error from None
+                reason = "frame payload does not fit in memory (RFC 6455 §7.4.1)"
+                self._error = PayloadTooBig(1009, reason)
+                raise PayloadTooBig(1009, reason) from None
         finally:
             busy.release()
 
     def _parse(self, data):
         buf = self._buf
         if buf:
-            # Copy: the caller may reuse its buffer as soon as we return.
+            # Copy: the caller may reuse its buffer as soon as we return.  ``bytearray``
+            # grows geometrically, so appending stays linear; a move when it grows is counted.
+            held = len(buf)
+            alloc = buf.__alloc__()
             buf += _raw(data, "data")
+            self._copied += len(buf) - held + (held if buf.__alloc__() != alloc else 0)
             data = buf
         else:
             data = _raw(data, "data")
@@ -385,20 +421,25 @@ class FrameDecoder:
             start = pos + size
             stop = start + length
             if stop > end:
+                # Only what has arrived is held: a header alone costs its own bytes.
                 break
-            if key is None:
-                payload = bytes(data[start:stop])
+            if key is None and data is not buf:
+                payload = data[start:stop]      # ``data`` is bytes: sliced, not copied twice
             else:
                 # Views released at once: ``buf`` must stay resizable (and on PyPy too).
                 with memoryview(data) as view, view[start:stop] as part:
-                    payload = apply_mask(part, key)
+                    payload = part.tobytes() if key is None else apply_mask(part, key)
+                if data is buf:
+                    self._copied += length
             frames.append(_make_frame(data[pos], payload))
             pos = stop
         if data is buf:
+            # Drops consumed bytes from the front; any move this makes is of bytes still held.
             del buf[:pos]
         elif pos < end:
             with memoryview(data) as view, view[pos:] as rest:
                 buf += rest
+            self._copied += end - pos
         return frames
 
 
@@ -420,7 +461,7 @@ def encode_frame(opcode: int, payload: Buffer, *, fin: bool = True,
 
     data = _raw(payload, "payload")
     n = len(data)
-    if first & 8 and n > 125:
+    if first & 8 and n > MAX_CONTROL_PAYLOAD:
         raise ValueError("control frame payload of %d bytes exceeds 125 (RFC 6455 §5.5)" % n)
 
     header = _header(first, n, key)
@@ -453,7 +494,7 @@ def encode_frame_header(opcode: int, length: int, *, fin: bool = True,
         raise ValueError("payload length must not be negative, got %d" % n)
     if n >= 1 << 63:
         raise ValueError("payload length must be below 2**63 (RFC 6455 §5.2), got %d" % n)
-    if first & 8 and n > 125:
+    if first & 8 and n > MAX_CONTROL_PAYLOAD:
         raise ValueError("control frame payload of %d bytes exceeds 125 (RFC 6455 §5.5)" % n)
     return _header(first, n, key)
 

@@ -175,7 +175,7 @@ class MessageDecoder:
         try:
             frames = self._frames.feed(data)
         except ProtocolError as exc:
-            self._error = exc
+            self._error = type(exc)(exc.close_code, exc.reason)   # without the traceback
             raise
         events = []
         try:
@@ -187,7 +187,9 @@ class MessageDecoder:
         return events
 
     def _fail(self, exc):
-        self._error = exc
+        # Kept without its traceback: the frames in it hold the message's parts and the
+        # feed's bytes, which a failed decoder must let go.
+        self._error = type(exc)(exc.close_code, exc.reason)
         self._parts = []
         self._inflater = None
         raise exc
