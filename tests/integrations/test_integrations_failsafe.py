@@ -145,6 +145,25 @@ def test_any_error_building_patches_is_contained(monkeypatch):
         integrations.install("tornado")
 
 
+def test_error_reading_the_library_state_is_contained(monkeypatch):
+    from wscodec.integrations import tornado as integration
+
+    util, websocket = fake_tornado(monkeypatch)
+
+    def boom():
+        raise KeyError("speedups")
+
+    monkeypatch.setattr(integration, "implementation", lambda: "python")
+    monkeypatch.setattr(integration, "speedups", boom)
+    with pytest.warns(IntegrationWarning) as record:
+        assert "tornado" not in integrations.install()
+    (message,) = messages(record, "tornado")
+    assert "KeyError" in message
+    assert websocket._websocket_mask is python_mask
+    with pytest.raises(KeyError):
+        integrations.install("tornado")
+
+
 # --- versions ------------------------------------------------------------------------------
 
 
