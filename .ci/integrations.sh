@@ -4,7 +4,8 @@
 # 1. A venv of its own with wscodec installed from the clone (compiled; a module that fails
 #    to compile fails the stage) and the pinned peers: pip install ".[test,integrations]".
 # 2. tests/integrations from a copy outside the source tree, with WSCODEC_REQUIRE_PEERS=1 (a
-#    missing peer fails instead of skipping).
+#    missing peer fails instead of skipping); then its websockets tests again on websockets
+#    13.1, the oldest version the test extra allows.
 # 3. Each peer's own test suite, from its released sdist (downloaded once with
 #    `pip download --no-deps --no-binary :all:` into $WSCODEC_CI_CACHE/sdists, outside the
 #    clone), with wscodec installed before collection: pytest suites through
@@ -31,7 +32,10 @@ TESTS=$CI_WORK/integrations-tests
 PLUGIN_DIR=$TESTS/tests/integrations
 BASELINE=${WSCODEC_INTEGRATIONS_BASELINE:-0}
 
-# The versions in pyproject.toml's `integrations` extra.
+# The versions in pyproject.toml's `integrations` extra (websockets: its pin, and the oldest
+# release series wscodec.integrations.TESTED lists for it).
+WEBSOCKETS_PINNED=17.4
+WEBSOCKETS_OLDEST=13.1
 PEERS=(wsproto==1.3.2 websocket-client==1.9.2 tornado==6.6.1 autobahn==26.10.2 aiohttp==3.14.5)
 # What aiohttp's WebSocket tests need beyond pytest (the versions of its requirements/test.txt):
 # pytest-mock and freezegun are imported by its tests, pytest-timeout reads its `timeout`
@@ -94,6 +98,20 @@ log "tests/integrations (peers required)"
 if ! (cd "$TESTS" && WSCODEC_REQUIRE_PEERS=1 python -m pytest -q -p no:cacheprovider tests/integrations); then
     failures+=("tests/integrations")
 fi
+
+# websockets 13: the oldest the test extra allows (websockets>=13), and one whose API differs
+# from the pinned version's (PayloadTooBig's arguments changed in 14.0).  websockets ships no
+# tests in its sdist, so wscodec's own websockets tests run on it (a few seconds), then the
+# pinned version is put back.
+log "tests/integrations on websockets $WEBSOCKETS_OLDEST"
+python -m pip install -q "websockets==$WEBSOCKETS_OLDEST"
+if ! (cd "$TESTS" && WSCODEC_REQUIRE_PEERS=1 python -m pytest -q -p no:cacheprovider \
+        tests/integrations/test_websockets_e2e.py \
+        tests/integrations/test_integrations_install.py \
+        tests/integrations/test_integrations_failsafe.py -k websockets); then
+    failures+=("tests/integrations (websockets $WEBSOCKETS_OLDEST)")
+fi
+python -m pip install -q "websockets==$WEBSOCKETS_PINNED"
 
 # wsproto: tests/ beside the package; the installed wsproto 1.3.2 is the one under test.
 EXTRA_PATH="" suite wsproto "$SRC/wsproto-1.3.2" -q tests

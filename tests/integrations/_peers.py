@@ -42,3 +42,44 @@ def have(module):
     except ImportError:
         return False
     return True
+
+
+def host_compiled(name):
+    """Whether the installed library ``name`` (an ``integrations.SUPPORTED`` name) runs its
+    own compiled code for what wscodec's patches replace, read from the library's own flags
+    and bindings (not from wscodec)."""
+    if name == "websockets":
+        import websockets.frames
+        import websockets.utils
+
+        return websockets.frames.apply_mask is not websockets.utils.apply_mask
+    if name == "tornado":
+        import tornado.util
+
+        return tornado.util._websocket_mask is not tornado.util._websocket_mask_python
+    if name == "websocket_client":
+        import sys
+
+        import websocket  # noqa: F401  (imports wsaccel when it is installed)
+
+        return "wsaccel.xormask" in sys.modules or "wsaccel.utf8validator" in sys.modules
+    if name == "autobahn":
+        import autobahn.websocket
+
+        return bool(autobahn.websocket.USES_NVX)
+    raise ValueError(name)
+
+
+def allow_pure_twin(monkeypatch, *names):
+    """On the pure twins, let ``install()`` put them in place of the libraries' own code even
+    where it would not (a compiled speedup it would slow down, or no measured gain), so that
+    tests of what the patches do run on both twins.  The policy itself is tested in
+    test_integrations_failsafe.py.  No-op on the compiled twins."""
+    from wscodec import _select, integrations
+
+    if not _select.NO_EXTENSIONS:
+        return
+    for name in names or integrations.SUPPORTED:
+        module = importlib.import_module("wscodec.integrations." + name)
+        monkeypatch.setattr(module, "speedups", lambda: [])
+        monkeypatch.setattr(module, "PURE_TWIN_FASTER", True)

@@ -4,7 +4,7 @@ import importlib
 import os
 
 import pytest
-from _peers import require
+from _peers import allow_pure_twin, require
 
 import wscodec
 from wscodec import _select, integrations
@@ -34,7 +34,10 @@ def snapshot(name):
 
 
 @pytest.fixture(autouse=True)
-def clean():
+def clean(monkeypatch):
+    # What the patches do is tested here on both twins; when install() declines the pure
+    # twins is tested in test_integrations_failsafe.py.
+    allow_pure_twin(monkeypatch)
     integrations.uninstall()
     yield
     integrations.uninstall()

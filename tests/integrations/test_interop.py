@@ -11,7 +11,7 @@ import os
 import threading
 
 import pytest
-from _peers import require
+from _peers import allow_pure_twin, require
 
 from wscodec import integrations
 
@@ -26,7 +26,10 @@ SIDES = ["client", "server", "both"]
 
 
 @pytest.fixture(autouse=True)
-def clean():
+def clean(monkeypatch):
+    # Interop of the patched libraries on both twins (install()'s pure-twin policy is tested
+    # in test_integrations_failsafe.py).
+    allow_pure_twin(monkeypatch)
     integrations.uninstall()
     yield
     integrations.uninstall()

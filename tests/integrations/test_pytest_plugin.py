@@ -9,6 +9,8 @@ import textwrap
 
 from _peers import require
 
+from wscodec import _select
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -17,6 +19,10 @@ def run_suite(tmp_path, source, *args):
     env = dict(os.environ)
     # Only this plugin: other installed plugins would just slow each run down.
     env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    if _select.NO_EXTENSIONS:
+        # install() keeps tornado's compiled speedup from the pure twins; tornado's own switch
+        # turns it off, and the pure twin then replaces tornado's pure Python.
+        env["TORNADO_NO_EXTENSION"] = "1"
     env["PYTHONPATH"] = os.pathsep.join(
         [HERE, os.path.dirname(os.path.dirname(HERE))] + env.get("PYTHONPATH", "").split(os.pathsep)
     )

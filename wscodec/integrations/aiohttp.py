@@ -15,7 +15,12 @@ pair) and ``install()`` does not report aiohttp.
 
 from .. import _select
 
-__all__ = ["patches", "WebSocketReader", "WebSocketDataQueue"]
+__all__ = ["patches", "WebSocketReader", "WebSocketDataQueue", "implementation", "speedups"]
+
+#: The library's top-level package (its version is read from it).
+PACKAGE = "aiohttp"
+#: Without compiled extensions ``patches()`` is empty: nothing to compare.
+PURE_TWIN_FASTER = False
 
 
 def _implementation():
@@ -26,6 +31,21 @@ def __getattr__(name):
     if name in ("WebSocketReader", "WebSocketDataQueue"):
         return getattr(_implementation(), name)
     raise AttributeError(name)
+
+
+def implementation():
+    """``"c"`` or ``"python"``: which of wscodec's twins ``patches()`` binds."""
+    _implementation()
+    return _select.IMPLEMENTATIONS["aiohttp"]
+
+
+def speedups():
+    """aiohttp's compiled reader (``aiohttp._websocket.reader_c``) when it is in use."""
+    import aiohttp._websocket.reader as reader
+
+    if reader.WebSocketReader.__module__.endswith("_c"):
+        return ["aiohttp._websocket.reader_c.WebSocketReader"]
+    return []
 
 
 def patches():

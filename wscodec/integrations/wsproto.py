@@ -13,7 +13,12 @@ replace (the pure twin is wsproto's own class) and ``install()`` does not report
 
 from .. import _select
 
-__all__ = ["patches", "FrameProtocol"]
+__all__ = ["patches", "FrameProtocol", "implementation", "speedups"]
+
+#: The library's top-level package (its version is read from it).
+PACKAGE = "wsproto"
+#: Without compiled extensions ``patches()`` is empty: nothing to compare.
+PURE_TWIN_FASTER = False
 
 
 def _implementation():
@@ -24,6 +29,17 @@ def __getattr__(name):
     if name == "FrameProtocol":
         return _implementation().FrameProtocol
     raise AttributeError(name)
+
+
+def implementation():
+    """``"c"`` or ``"python"``: which of wscodec's twins ``patches()`` binds."""
+    _implementation()
+    return _select.IMPLEMENTATIONS["wsproto"]
+
+
+def speedups():
+    """wsproto is pure Python: nothing compiled to keep."""
+    return []
 
 
 def patches():
