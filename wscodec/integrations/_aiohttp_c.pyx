@@ -21,17 +21,15 @@
 cimport cython
 from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE, PyByteArray_Resize
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
-from cpython.object cimport PyObject, PyTypeObject
-from cpython.ref cimport Py_DECREF, Py_INCREF
-from cpython.tuple cimport PyTuple_SET_ITEM
+from cpython.object cimport PyTypeObject
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.string cimport memcpy
 
 from wscodec._mask_c cimport MASK_NOGIL_THRESHOLD, mask_copy
+from wscodec.integrations._tuples cimport named_tuple3, named_tuple_type
 
 
 cdef extern from "Python.h":
-    PyObject *PyType_GenericAlloc(PyTypeObject *type, Py_ssize_t nitems) except NULL
     const Py_ssize_t PY_SSIZE_T_MAX
 
 import asyncio
@@ -98,27 +96,8 @@ cdef tuple _FED = (False, b"")
 cdef tuple _FAILED = (True, b"")
 cdef object _EXC_SENTINEL_ = _EXC_SENTINEL
 
-cdef PyTypeObject *_MESSAGE_TYPE = <PyTypeObject *>WSMessage
-cdef PyTypeObject *_TEXT_BYTES_TYPE = <PyTypeObject *>WSMessageTextBytes
-for _cls in (WSMessage, WSMessageTextBytes):
-    if _cls.__basicsize__ != tuple.__basicsize__ or len(_cls._fields) != 3:
-        raise ImportError("aiohttp's %s is not a plain 3-field NamedTuple" % _cls.__name__)
-
-
-cdef inline object _message(PyTypeObject *cls, object kind, object data, object extra):
-    """``tuple.__new__(cls, (kind, data, extra))`` for aiohttp's NamedTuple messages (tuple
-    subclasses without instance attributes), minus the argument parsing."""
-    cdef PyObject *raw = PyType_GenericAlloc(cls, 3)
-    cdef object msg = <object>raw       # a second reference...
-    Py_DECREF(msg)                      # ...dropped: ``msg`` owns the new object
-    # PyTuple_SET_ITEM steals a reference to each item.
-    Py_INCREF(kind)
-    PyTuple_SET_ITEM(msg, 0, kind)
-    Py_INCREF(data)
-    PyTuple_SET_ITEM(msg, 1, data)
-    Py_INCREF(extra)
-    PyTuple_SET_ITEM(msg, 2, extra)
-    return msg
+cdef PyTypeObject *_MESSAGE_TYPE = named_tuple_type(WSMessage, 3)
+cdef PyTypeObject *_TEXT_BYTES_TYPE = named_tuple_type(WSMessageTextBytes, 3)
 
 
 cdef inline bytes _unmasked(const unsigned char *src, Py_ssize_t n, bint masked,
@@ -641,11 +620,11 @@ cdef class WebSocketReader:
                         raise WebSocketError(
                             _INVALID_TEXT, "Invalid UTF-8 text message"
                         ) from exc
-                    self._put(_message(_MESSAGE_TYPE, _TEXT, text, ""), n)
+                    self._put(named_tuple3(_MESSAGE_TYPE, _TEXT, text, ""), n)
                 else:
-                    self._put(_message(_TEXT_BYTES_TYPE, _TEXT, merged, ""), n)
+                    self._put(named_tuple3(_TEXT_BYTES_TYPE, _TEXT, merged, ""), n)
             else:
-                self._put(_message(_MESSAGE_TYPE, _BINARY, merged, ""), n)
+                self._put(named_tuple3(_MESSAGE_TYPE, _BINARY, merged, ""), n)
             return 0
 
         n = PyBytes_GET_SIZE(payload)
@@ -662,7 +641,7 @@ cdef class WebSocketReader:
                     reason = PyUnicode_DecodeUTF8(PyBytes_AS_STRING(payload) + 2, n - 2, NULL)
                 except UnicodeDecodeError as exc:
                     raise WebSocketError(_INVALID_TEXT, "Invalid UTF-8 text message") from exc
-                self._put(_message(_MESSAGE_TYPE, _CLOSE, close_code, reason), 0)
+                self._put(named_tuple3(_MESSAGE_TYPE, _CLOSE, close_code, reason), 0)
             elif n:
                 # aiohttp's text shows the payload as it held it: a bytearray when masked.
                 raise WebSocketError(
@@ -672,9 +651,9 @@ cdef class WebSocketReader:
                     ),
                 )
             else:
-                self._put(_message(_MESSAGE_TYPE, _CLOSE, 0, ""), 0)
+                self._put(named_tuple3(_MESSAGE_TYPE, _CLOSE, 0, ""), 0)
         elif opcode == OP_PING:
-            self._put(_message(_MESSAGE_TYPE, _PING, payload, ""), n)
+            self._put(named_tuple3(_MESSAGE_TYPE, _PING, payload, ""), n)
         else:
-            self._put(_message(_MESSAGE_TYPE, _PONG, payload, ""), n)
+            self._put(named_tuple3(_MESSAGE_TYPE, _PONG, payload, ""), n)
         return 0

@@ -12,19 +12,14 @@
 cimport cython
 from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
-from cpython.object cimport PyObject, PyTypeObject
-from cpython.ref cimport Py_DECREF, Py_INCREF
-from cpython.tuple cimport PyTuple_SET_ITEM
+from cpython.object cimport PyTypeObject
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.stdint cimport uint64_t
 from libc.string cimport memcpy
 
-
-cdef extern from "Python.h":
-    PyObject *PyType_GenericAlloc(PyTypeObject *type, Py_ssize_t nitems) except NULL
-
 from wscodec._frames_c cimport draw_key, header_size, write_header
 from wscodec._mask_c cimport mask_copy
+from wscodec.integrations._tuples cimport named_tuple4, named_tuple_type
 
 import struct
 from codecs import getincrementaldecoder
@@ -62,31 +57,15 @@ cdef enum:
     MAX_CLOSE_REASON = 4999
 
 
-cdef PyTypeObject *_FRAME_TYPE = <PyTypeObject *>Frame
-if (<object>_FRAME_TYPE).__basicsize__ != tuple.__basicsize__ or "__dict__" in dir(Frame):
-    raise ImportError("wsproto's Frame is not a plain NamedTuple")
+cdef PyTypeObject *_FRAME_TYPE = named_tuple_type(Frame, 4)
 
 
 cdef inline object _frame(object opcode, object payload, bint frame_finished,
                           bint message_finished):
-    """``Frame(opcode, payload, frame_finished, message_finished)``, built the way
-    ``tuple.__new__(Frame, ...)`` builds it (Frame is a NamedTuple: a tuple subclass without
-    instance attributes) minus the argument parsing and the intermediate tuple."""
-    cdef PyObject *raw = PyType_GenericAlloc(_FRAME_TYPE, 4)
-    cdef object frame = <object>raw     # a second reference...
-    Py_DECREF(frame)                    # ...dropped: ``frame`` owns the new object
-    cdef object ff = True if frame_finished else False
-    cdef object mf = True if message_finished else False
-    # PyTuple_SET_ITEM steals a reference to each item.
-    Py_INCREF(opcode)
-    PyTuple_SET_ITEM(frame, 0, opcode)
-    Py_INCREF(payload)
-    PyTuple_SET_ITEM(frame, 1, payload)
-    Py_INCREF(ff)
-    PyTuple_SET_ITEM(frame, 2, ff)
-    Py_INCREF(mf)
-    PyTuple_SET_ITEM(frame, 3, mf)
-    return frame
+    """``Frame(opcode, payload, frame_finished, message_finished)``, built in C."""
+    return named_tuple4(_FRAME_TYPE, opcode, payload,
+                        True if frame_finished else False,
+                        True if message_finished else False)
 
 
 @cython.final
