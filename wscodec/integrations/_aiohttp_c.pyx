@@ -119,6 +119,24 @@ cdef inline bytes _unmasked(const unsigned char *src, Py_ssize_t n, bint masked,
     return out
 
 
+cdef int _header_error(unsigned char b0, unsigned char b1, bint compress) except -1:
+    """The error for the first two bytes of a frame that ``_check_header`` refused, the
+    first rule broken in aiohttp's order."""
+    cdef int opcode = b0 & 0xF
+    # RSV bits must be 0 unless an extension gives them a meaning; RSV1 is
+    # permessage-deflate's "compressed" bit (RFC 6455 §5.2, RFC 7692 §6).
+    if (b0 & 0x30) or ((b0 & 0x40) and not compress):
+        raise WebSocketError(_PROTOCOL_ERROR, "Received frame with non-zero reserved bits")
+    if not (opcode <= OP_BINARY or OP_CLOSE <= opcode <= OP_PONG):
+        raise WebSocketError(_PROTOCOL_ERROR, "Unexpected opcode=%d" % opcode)
+    # Control frames are never fragmented and carry at most 125 bytes (§5.5).
+    if not (b0 & 0x80):
+        raise WebSocketError(_PROTOCOL_ERROR, "Received fragmented control frame")
+    raise WebSocketError(
+        _PROTOCOL_ERROR, "Control frame payload cannot be larger than 125 bytes"
+    )
+
+
 cdef class WebSocketDataQueue:
     """aiohttp's ``WebSocketDataQueue(protocol, limit, *, loop)``: the messages a reader
     produced, waiting for ``read()``; pauses the transport above ``2 * limit`` bytes
@@ -382,9 +400,15 @@ cdef class WebSocketReader:
             if self._state == READ_PAYLOAD_MASK and not self._read_mask(buf, &pos, n):
                 break
             if self._state == READ_PAYLOAD:
-                payload = self._read_payload(buf, &pos, n)  # hot: allow (the frame's payload object, once a frame)
-                if payload is None:
-                    break
+                if self._gather is None and self._to_read <= n - pos:
+                    # The whole payload is in this read: unmask it on the way out.
+                    payload = _unmasked(buf + pos, self._to_read, self._has_mask, self._mask)  # hot: allow (the frame's payload object)
+                    pos += self._to_read
+                    self._to_read = 0
+                else:
+                    payload = self._read_spanning(buf, &pos, n)  # hot: allow (a payload across reads: None until complete)
+                    if payload is None:
+                        break
                 self._handle_frame(payload)
                 self._state = READ_HEADER
         # hot: end
@@ -428,26 +452,16 @@ cdef class WebSocketReader:
         return True
 
     cdef inline int _check_header(self, unsigned char b0, unsigned char b1) except -1:
-        """What the first two bytes alone can break (§5.2, §5.5)."""
+        """What the first two bytes alone can break (§5.2, §5.5); ``_header_error`` says
+        which rule."""
         cdef int opcode = b0 & 0xF
-        cdef bint control = opcode > 7
         # hot: begin aiohttp header checks
-        # RSV bits must be 0 unless an extension gives them a meaning; RSV1 is
-        # permessage-deflate's "compressed" bit (RFC 6455 §5.2, RFC 7692 §6).
-        if (b0 & 0x30) or ((b0 & 0x40) and not self._compress):
-            raise WebSocketError(  # hot: allow (raises)
-                _PROTOCOL_ERROR, "Received frame with non-zero reserved bits"
-            )
-        if not (opcode <= OP_BINARY or OP_CLOSE <= opcode <= OP_PONG):
-            raise WebSocketError(_PROTOCOL_ERROR, "Unexpected opcode=%d" % opcode)  # hot: allow (raises)
-        # Control frames are never fragmented and carry at most 125 bytes (§5.5).
-        if control and not (b0 & 0x80):
-            raise WebSocketError(_PROTOCOL_ERROR, "Received fragmented control frame")  # hot: allow (raises)
-        if control and (b1 & 0x7F) > 125:
-            raise WebSocketError(  # hot: allow (raises)
-                _PROTOCOL_ERROR,
-                "Control frame payload cannot be larger than 125 bytes",
-            )
+        if (
+            (b0 & 0x30) or ((b0 & 0x40) and not self._compress)
+            or not (opcode <= OP_BINARY or OP_CLOSE <= opcode <= OP_PONG)
+            or (opcode > 7 and (not (b0 & 0x80) or (b1 & 0x7F) > 125))
+        ):
+            return _header_error(b0, b1, self._compress)
         # hot: end
         return 0
 
@@ -469,13 +483,7 @@ cdef class WebSocketReader:
             for i in range(8):
                 frame_len = (frame_len << 8) | buf[pos[0] + i]
             if frame_len > <unsigned long long>PY_SSIZE_T_MAX:
-                raise WebSocketError(  # hot: allow (raises)
-                    _MESSAGE_TOO_BIG,
-                    "Message size %d exceeds limit %d" % (
-                        <object>frame_len + len(self._partial),
-                        self._max_msg_size or PY_SSIZE_T_MAX,
-                    ),
-                )
+                return self._frame_too_big(frame_len)
             self._to_read = <Py_ssize_t>frame_len
             pos[0] += 8
         else:
@@ -490,16 +498,20 @@ cdef class WebSocketReader:
         """Refuse an oversized data frame before buffering any of it.  aiohttp's rule: the
         message so far plus this frame must stay below the limit."""
         # hot: begin aiohttp size check
-        cdef Py_ssize_t partial_len = PyByteArray_GET_SIZE(self._partial)  # hot: allow (macro: the partial message's size)
-        if self._to_read >= self._max_msg_size - partial_len:
-            raise WebSocketError(  # hot: allow (raises)
-                _MESSAGE_TOO_BIG,
-                "Message size %d exceeds limit %d" % (
-                    self._to_read + partial_len, self._max_msg_size
-                ),
-            )
+        if self._to_read >= self._max_msg_size - PyByteArray_GET_SIZE(self._partial):  # hot: allow (macro: the partial message's size)
+            return self._frame_too_big(self._to_read)
         # hot: end
         return 0
+
+    cdef int _frame_too_big(self, unsigned long long frame_len) except -1:
+        """The error for a data frame the size limit refuses (or no Py_ssize_t can hold)."""
+        raise WebSocketError(
+            _MESSAGE_TOO_BIG,
+            "Message size %d exceeds limit %d" % (
+                <object>frame_len + PyByteArray_GET_SIZE(self._partial),
+                self._max_msg_size or PY_SSIZE_T_MAX,
+            ),
+        )
 
     cdef inline bint _read_mask(self, const unsigned char *buf, Py_ssize_t *pos,
                                 Py_ssize_t n) except -1:
@@ -513,32 +525,25 @@ cdef class WebSocketReader:
         # hot: end
         return True
 
-    cdef inline bytes _read_payload(self, const unsigned char *buf, Py_ssize_t *pos,
-                                    Py_ssize_t n):
-        """The frame's payload, unmasked; None until all of it has arrived.  A payload
-        wholly in this read is copied out once; one that spans reads is gathered."""
+    cdef bytes _read_spanning(self, const unsigned char *buf, Py_ssize_t *pos, Py_ssize_t n):
+        """A payload that spans reads, gathered (unmasked) as it arrives; None until all of
+        it has."""
         cdef Py_ssize_t avail = n - pos[0]
         cdef Py_ssize_t take
-        cdef bytes payload = None
         # hot: begin aiohttp payload
-        if self._gather is None and self._to_read <= avail:
-            # The whole payload is in this read: unmask it on the way out.
-            payload = _unmasked(buf + pos[0], self._to_read, self._has_mask, self._mask)  # hot: allow (the frame's payload object)
-            pos[0] += self._to_read
-            self._to_read = 0
-        elif self._gather is None:
+        if self._gather is None:
             # Nothing of the payload yet: nothing to allocate.
             if avail:
                 self._start_gather(buf + pos[0], avail)
                 pos[0] = n
-        else:
-            take = self._to_read if self._to_read < avail else avail
-            self._gather_from(buf + pos[0], take)
-            pos[0] += take
-            if not self._to_read:
-                payload = self._gathered_payload()  # hot: allow (the gathered frame's payload object, once a frame)
+            return None  # hot: allow (no payload yet)
+        take = self._to_read if self._to_read < avail else avail
+        self._gather_from(buf + pos[0], take)
+        pos[0] += take
+        if self._to_read:
+            return None  # hot: allow (no payload yet)
         # hot: end
-        return payload
+        return self._gathered_payload()
 
     cdef int _start_gather(self, const unsigned char *src, Py_ssize_t avail) except -1:
         """The first ``avail`` bytes of a payload that spans reads: a buffer with room for
@@ -591,7 +596,7 @@ cdef class WebSocketReader:
 
     # -- messages (RFC 6455 §5.4-5.6) ---------------------------------------------------
 
-    cdef int _handle_frame(self, bytes payload) except -1:
+    cdef inline int _handle_frame(self, bytes payload) except -1:
         if self._frame_opcode <= OP_BINARY:
             return self._handle_data_frame(payload)
         if self._frame_opcode == OP_CLOSE:
@@ -603,7 +608,7 @@ cdef class WebSocketReader:
         )
         return 0
 
-    cdef int _handle_data_frame(self, bytes payload) except -1:
+    cdef inline int _handle_data_frame(self, bytes payload) except -1:
         """A fragment is kept; the final frame completes the message (§5.4)."""
         cdef int opcode = self._frame_opcode
         cdef bint has_partial
@@ -631,7 +636,7 @@ cdef class WebSocketReader:
             message = self._inflated(message)
         return self._deliver(opcode, message)
 
-    cdef int _keep_fragment(self, int opcode, bytes payload) except -1:
+    cdef inline int _keep_fragment(self, int opcode, bytes payload) except -1:
         """A non-final data frame: the first one names the message's opcode."""
         if opcode != OP_CONTINUATION:
             # A new message may not start inside a fragmented one (§5.4).
@@ -677,7 +682,7 @@ cdef class WebSocketReader:
             )
         return message
 
-    cdef int _deliver(self, int opcode, bytes message) except -1:
+    cdef inline int _deliver(self, int opcode, bytes message) except -1:
         """A complete text or binary message, onto the queue."""
         cdef Py_ssize_t n = PyBytes_GET_SIZE(message)
         if opcode != OP_TEXT:
@@ -693,7 +698,7 @@ cdef class WebSocketReader:
             self._put(named_tuple3(_MESSAGE_TYPE, _TEXT, text, ""), n)
         return 0
 
-    cdef int _handle_close(self, bytes payload) except -1:
+    cdef inline int _handle_close(self, bytes payload) except -1:
         """A close payload is empty or a 2-byte code then UTF-8 text (§5.5.1, §7.4)."""
         cdef Py_ssize_t n = PyBytes_GET_SIZE(payload)
         cdef const unsigned char *p = <const unsigned char *>PyBytes_AS_STRING(payload)
