@@ -2,7 +2,10 @@
 
     python tests/isolated/leak_check.py <c|python> <concern> <iterations> [<cheap iterations>]
 
-Every case below calls one public API (a success path or one of its error paths) in a loop.
+Every case below calls one public API (a success path or one of its error paths) in a loop:
+the codec's concerns (mask, utf8, frames, messages, handshake) and the compiled stand-ins for
+the host libraries (wsproto, aiohttp, websockets, compat), whose C code counts references by
+hand.
 A case is marked cheap when one call of the compiled twin takes about 3 us or less (measured:
 the success paths of masking, UTF-8 checks, framing and frame decoding); raising an
 exception costs more.
@@ -44,8 +47,18 @@ def rss():
         return int(f.read().split()[1]) * resource.getpagesize()
 
 
+# The package of each module pair that is not the codec's own (see tests/_twins.py).
+PACKAGES = {
+    "compat": "wscodec.compat",
+    "aiohttp": "wscodec.integrations",
+    "websockets": "wscodec.integrations",
+    "wsproto": "wscodec.integrations",
+}
+
+
 def module(kind, concern):
-    return __import__("wscodec._%s_%s" % (concern, "c" if kind == "c" else "py"), fromlist=["_"])
+    return __import__("%s._%s_%s" % (PACKAGES.get(concern, "wscodec"), concern,
+                                     "c" if kind == "c" else "py"), fromlist=["_"])
 
 
 def expect(exc_type, call, *args, **kwargs):
@@ -219,12 +232,260 @@ def cases_handshake(_):
         ValueError, PerMessageDeflate.from_header, "permessage-deflate; bogus")
 
 
+# == the host libraries' compiled stand-ins ==================================================
+# Their pure twins are mostly the host library's own code (wsproto's FrameProtocol, aiohttp's
+# reader), so tests/test_leaks.py runs the wsproto and aiohttp cases for the compiled twin
+# only.  Each case drives the paths that count references by hand: frames and messages built
+# as NamedTuples in C (integrations/_tuples.pxd), payloads unmasked into new objects, and the
+# errors raised on the way.
+
+
+def cases_wsproto(m):
+    from wsproto.extensions import PerMessageDeflate as WsprotoDeflate
+    from wsproto.frame_protocol import CloseReason, ParseFailed
+
+    text = "κόσμε wörld".encode()
+    stream = (masked(0x1, text) + masked(0x1, text[:3], fin=False) + masked(0x9, b"ping")
+              + masked(0x0, text[3:]) + masked(0x2, bytes(300)) + masked(0xA, b"")
+              + masked(0x8, b"\x03\xe8bye"))
+    spanning = masked(0x2, bytes(range(200)))
+    c = zlib.compressobj(wbits=-15)
+    deflated = masked(0x1, (c.compress(text) + c.flush(zlib.Z_SYNC_FLUSH))[:-4], rsv1=True)
+
+    def receive(data, *cuts, extensions=()):
+        def run():
+            proto = m.FrameProtocol(False, list(extensions))
+            out = []
+            at = 0
+            for cut in cuts + (len(data),):
+                proto.receive_bytes(data[at:cut])
+                out.extend(proto.received_frames())
+                at = cut
+            return out
+        return run
+
+    def deflate_receive():
+        ext = WsprotoDeflate()
+        ext.accept("permessage-deflate")
+        return receive(deflated + deflated, extensions=[ext])()
+
+    def fail(data):
+        def run():
+            proto = m.FrameProtocol(False, [])
+            proto.receive_bytes(data)
+            expect(ParseFailed, list, proto.received_frames())
+            proto.receive_bytes(HELLO_MASKED)
+            assert list(proto.received_frames()) == []   # a failed stream stays finished
+        return run
+
+    server = m.FrameProtocol(False, [])
+    client = m.FrameProtocol(True, [])
+
+    def send(proto):
+        def run():
+            proto.send_data(b"binary")
+            proto.send_data("text é", fin=False)
+            proto.send_data("more")
+            proto.send_data(bytearray(300))
+            proto.ping(b"p")
+            proto.pong()
+            return proto.close(CloseReason.GOING_AWAY, "bye")
+        return run
+
+    def deflate_send():
+        ext = WsprotoDeflate()
+        ext.accept("permessage-deflate")
+        proto = m.FrameProtocol(False, [ext])
+        return proto.send_data("text " * 20), proto.send_data(b"bin")
+
+    yield "FrameProtocol frames", False, (stream,), receive(stream, 9, 40)
+    yield "FrameProtocol frame across reads", False, (spanning,), receive(spanning, 2, 50, 120)
+    yield "FrameProtocol permessage-deflate", False, (deflated,), deflate_receive
+    yield "FrameProtocol server send", False, (server,), send(server)
+    yield "FrameProtocol client send", False, (client,), send(client)
+    yield "FrameProtocol deflate send", False, (), deflate_send
+    yield "FrameProtocol send TypeError", False, (server,), lambda: expect(TypeError, server.send_data, 12)
+    yield "FrameProtocol control ValueError", False, (server,), lambda: expect(ValueError, server.ping, bytes(200))
+    yield "FrameProtocol reserved opcode", False, (ParseFailed,), fail(b"\x83\x80" + KEY)
+    yield "FrameProtocol unmasked from client", False, (ParseFailed,), fail(HELLO)
+    yield "FrameProtocol non-minimal length", False, (ParseFailed,), fail(b"\x82\xfe\x00\x05" + KEY)
+    yield "FrameProtocol reserved bit", False, (ParseFailed,), fail(masked(0x2, b"x", rsv1=True))
+    yield "FrameProtocol invalid UTF-8", False, (ParseFailed,), fail(masked(0x1, b"\xff"))
+    yield "FrameProtocol invalid UTF-8 fragment", False, (ParseFailed,), fail(
+        masked(0x1, b"ok", fin=False) + masked(0x0, b"\xed\xa0\x80"))
+    yield "FrameProtocol bad continuation", False, (ParseFailed,), fail(masked(0x0, b"x"))
+    yield "FrameProtocol bad close code", False, (ParseFailed,), fail(masked(0x8, b"\x03\xed"))
+    yield "FrameProtocol bad close reason", False, (ParseFailed,), fail(masked(0x8, b"\x03\xe8\xff"))
+
+
+def cases_aiohttp(m):
+    from aiohttp._websocket import reader_py
+    from aiohttp._websocket.models import WebSocketError
+    from aiohttp.streams import EofStream
+
+    class Protocol:
+        _reading_paused = False
+
+        def pause_reading(self):
+            self._reading_paused = True
+
+        def resume_reading(self):
+            self._reading_paused = False
+
+    protocol = Protocol()
+    text = "κόσμε wörld".encode()
+    c = zlib.compressobj(wbits=-15)
+    body = (c.compress(text * 20) + c.flush(zlib.Z_SYNC_FLUSH))[:-4]
+    stream = (masked(0x1, text) + masked(0x1, text[:3], fin=False) + masked(0x9, b"ping")
+              + masked(0x0, text[3:]) + masked(0x2, bytes(300)) + HELLO + masked(0xA, b"")
+              + masked(0x1, body, rsv1=True) + masked(0x8, b"\x03\xe8bye") + masked(0x8, b""))
+    spanning = masked(0x2, bytes(range(256)) * 2)
+
+    def drain(queue):
+        out = []
+        while True:
+            coro = queue.read()
+            try:
+                coro.send(None)
+            except StopIteration as stop:
+                out.append(stop.value)
+            except EofStream:
+                return out
+            else:
+                raise AssertionError("read() waited")
+
+    def feed(data, *cuts, limit=2 ** 16, queue_cls=m.WebSocketDataQueue, **options):
+        def run():
+            queue = queue_cls(protocol, limit, loop=None)
+            reader = m.WebSocketReader(queue, 0, compress=True, decode_text=True, **options) \
+                if not options else m.WebSocketReader(queue, 0, **options)
+            at = 0
+            for cut in cuts + (len(data),):
+                assert reader.feed_data(data[at:cut]) == (False, b"")
+                at = cut
+            reader.feed_eof()
+            return drain(queue)
+        return run
+
+    def fail(data, max_msg_size=0, error=WebSocketError):
+        def run():
+            queue = m.WebSocketDataQueue(protocol, 2 ** 16, loop=None)
+            reader = m.WebSocketReader(queue, max_msg_size, compress=True, decode_text=True)
+            assert reader.feed_data(data)[0] is True
+            assert reader.feed_data(HELLO_MASKED)[0] is True    # a failed reader stays failed
+            expect(error, drain, queue)
+        return run
+
+    def stalled():
+        # A queue over its limit stops the parse; reading it resumes the reader.
+        queue = m.WebSocketDataQueue(protocol, 1, loop=None)
+        reader = m.WebSocketReader(queue, 0, compress=False, decode_text=True)
+        reader.feed_data(stream[:200])
+        out = drain_some(queue, 20)
+        del reader
+        return out
+
+    def drain_some(queue, n):
+        out = []
+        for _ in range(n):
+            if not queue._buffer:
+                break
+            coro = queue.read()
+            try:
+                coro.send(None)
+            except StopIteration as stop:
+                out.append(stop.value)
+        return out
+
+    yield "WebSocketReader messages", False, (stream,), feed(stream, 9, 40)
+    yield "WebSocketReader text as bytes", False, (stream,), feed(stream[:60], compress=False,
+                                                                 decode_text=False)
+    yield "WebSocketReader frame across reads", False, (spanning,), feed(spanning, 2, 100, 300)
+    yield "WebSocketReader aiohttp's queue", False, (stream,), feed(
+        stream, queue_cls=reader_py.WebSocketDataQueue)
+    yield "WebSocketReader stalled and resumed", False, (stream,), stalled
+    yield "WebSocketReader reserved opcode", False, (WebSocketError,), fail(b"\x83\x80" + KEY)
+    yield "WebSocketReader reserved bit", False, (WebSocketError,), fail(b"\xa2\x80" + KEY)
+    yield "WebSocketReader invalid UTF-8", False, (WebSocketError,), fail(masked(0x1, b"\xff"))
+    yield "WebSocketReader too big", False, (WebSocketError,), fail(masked(0x2, bytes(200)),
+                                                                    max_msg_size=100)
+    yield "WebSocketReader 64-bit length", False, (WebSocketError,), fail(b"\x82\xff" + b"\x80" + bytes(7) + KEY)
+    yield "WebSocketReader bad continuation", False, (WebSocketError,), fail(masked(0x0, b"x"))
+    yield "WebSocketReader bad close code", False, (WebSocketError,), fail(masked(0x8, b"\x03\xed"))
+    yield "WebSocketReader bad close reason", False, (WebSocketError,), fail(masked(0x8, b"\x03\xe8\xff"))
+    # aiohttp lets the zlib error through (its own reader does the same).
+    yield "WebSocketReader corrupt deflate", False, (zlib.error,), fail(
+        masked(0x1, b"\xff\xff\xff", rsv1=True), error=zlib.error)
+    yield "WebSocketReader ValueError", False, (), lambda: expect(
+        ValueError, m.WebSocketReader, m.WebSocketDataQueue(protocol, 1, loop=None), -1, False, True)
+
+
+def cases_websockets(m):
+    payload = bytes(range(256))
+    frame = masked(0x2, payload)
+    plain = b"\x82\x7e\x01\x00" + payload
+
+    def take(data, header, masked_):
+        def run():
+            buf = bytearray(data)
+            return m.take_payload(buf, header, len(payload), masked_)
+        return run
+
+    yield "take_payload masked", True, (frame,), take(frame, 4, True)
+    yield "take_payload unmasked", True, (plain,), take(plain, 4, False)
+    yield "take_payload ValueError", False, (frame,), lambda: expect(
+        ValueError, m.take_payload, bytearray(frame[:10]), 4, len(payload), True)
+    yield "build_frame masked", True, (payload,), lambda: m.build_frame(0x82, payload, KEY)
+    yield "build_frame unmasked 70000", True, (), lambda: m.build_frame(0x82, bytes(70000), None)
+    yield "build_frame view", True, (), lambda: m.build_frame(0x81, memoryview(payload)[::2], KEY)
+    yield "build_frame ValueError", False, (payload,), lambda: expect(ValueError, m.build_frame, 0x82, payload, b"abc")
+    yield "build_frame TypeError", False, (), lambda: expect(TypeError, m.build_frame, 0x81, "text", KEY)
+
+
+def cases_compat(m):
+    data = bytes(range(256)) * 4
+    good = "κόσμε wörld €😀".encode() * 8
+    bad = good + b"\xed\xa0\x80"
+    masker = m.createXorMasker(KEY, len(data))
+    null = m.XorMaskerNull()
+    v = m.Utf8Validator()
+
+    def chunks():
+        masker.reset()
+        masker.process(data[:7])
+        masker.process(memoryview(data)[7:])
+        return masker.pointer()
+
+    def validate():
+        v.reset()
+        v.validate(good[:5])
+        v.validate(good[5:])
+        v.validate(bad)
+        return v.validate(b"after")
+
+    yield "websocket_mask", True, (data,), lambda: m.websocket_mask(KEY, data)
+    yield "abnf_mask str", True, (), lambda: m.abnf_mask("abcd", "latin-1 text")
+    yield "abnf_mask None", True, (), lambda: m.abnf_mask(KEY, None)
+    yield "XorMaskerSimple", True, (masker, data), chunks
+    yield "createXorMasker", True, (), lambda: m.createXorMasker(KEY).process(b"abc")
+    yield "XorMaskerNull", True, (null, data), lambda: null.process(data)
+    yield "Utf8Validator", True, (v, good, bad), validate
+    yield "websocket_mask ValueError", False, (data,), lambda: expect(ValueError, m.websocket_mask, b"abc", data)
+    yield "websocket_mask TypeError", False, (), lambda: expect(TypeError, m.websocket_mask, KEY, 12)
+    yield "XorMaskerSimple ValueError", False, (), lambda: expect(ValueError, m.XorMaskerSimple, b"abcde")
+    yield "Utf8Validator TypeError", False, (), lambda: expect(TypeError, m.Utf8Validator().validate, 12)
+
+
 CASES = {
     "mask": cases_mask,
     "utf8": cases_utf8,
     "frames": cases_frames,
     "messages": cases_messages,
     "handshake": cases_handshake,
+    "wsproto": cases_wsproto,
+    "aiohttp": cases_aiohttp,
+    "websockets": cases_websockets,
+    "compat": cases_compat,
 }
 WATCHED = (None, True, False, ProtocolError, InvalidPayload, PayloadTooBig, HandshakeError,
            ValueError, TypeError)

@@ -21,17 +21,15 @@
 cimport cython
 from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE, PyByteArray_Resize
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
-from cpython.object cimport PyObject, PyTypeObject
-from cpython.ref cimport Py_DECREF, Py_INCREF
-from cpython.tuple cimport PyTuple_SET_ITEM
+from cpython.object cimport PyTypeObject
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.string cimport memcpy
 
 from wscodec._mask_c cimport MASK_NOGIL_THRESHOLD, mask_copy
+from wscodec.integrations._tuples cimport named_tuple3, named_tuple_type
 
 
 cdef extern from "Python.h":
-    PyObject *PyType_GenericAlloc(PyTypeObject *type, Py_ssize_t nitems) except NULL
     const Py_ssize_t PY_SSIZE_T_MAX
 
 import asyncio
@@ -98,27 +96,8 @@ cdef tuple _FED = (False, b"")
 cdef tuple _FAILED = (True, b"")
 cdef object _EXC_SENTINEL_ = _EXC_SENTINEL
 
-cdef PyTypeObject *_MESSAGE_TYPE = <PyTypeObject *>WSMessage
-cdef PyTypeObject *_TEXT_BYTES_TYPE = <PyTypeObject *>WSMessageTextBytes
-for _cls in (WSMessage, WSMessageTextBytes):
-    if _cls.__basicsize__ != tuple.__basicsize__ or len(_cls._fields) != 3:
-        raise ImportError("aiohttp's %s is not a plain 3-field NamedTuple" % _cls.__name__)
-
-
-cdef inline object _message(PyTypeObject *cls, object kind, object data, object extra):
-    """``tuple.__new__(cls, (kind, data, extra))`` for aiohttp's NamedTuple messages (tuple
-    subclasses without instance attributes), minus the argument parsing."""
-    cdef PyObject *raw = PyType_GenericAlloc(cls, 3)
-    cdef object msg = <object>raw       # a second reference...
-    Py_DECREF(msg)                      # ...dropped: ``msg`` owns the new object
-    # PyTuple_SET_ITEM steals a reference to each item.
-    Py_INCREF(kind)
-    PyTuple_SET_ITEM(msg, 0, kind)
-    Py_INCREF(data)
-    PyTuple_SET_ITEM(msg, 1, data)
-    Py_INCREF(extra)
-    PyTuple_SET_ITEM(msg, 2, extra)
-    return msg
+cdef PyTypeObject *_MESSAGE_TYPE = named_tuple_type(WSMessage, 3)
+cdef PyTypeObject *_TEXT_BYTES_TYPE = named_tuple_type(WSMessageTextBytes, 3)
 
 
 cdef inline bytes _unmasked(const unsigned char *src, Py_ssize_t n, bint masked,
@@ -138,6 +117,24 @@ cdef inline bytes _unmasked(const unsigned char *src, Py_ssize_t n, bint masked,
         memcpy(dst, src, n)
     # hot: end
     return out
+
+
+cdef int _header_error(unsigned char b0, unsigned char b1, bint compress) except -1:
+    """The error for the first two bytes of a frame that ``_check_header`` refused, the
+    first rule broken in aiohttp's order."""
+    cdef int opcode = b0 & 0xF
+    # RSV bits must be 0 unless an extension gives them a meaning; RSV1 is
+    # permessage-deflate's "compressed" bit (RFC 6455 §5.2, RFC 7692 §6).
+    if (b0 & 0x30) or ((b0 & 0x40) and not compress):
+        raise WebSocketError(_PROTOCOL_ERROR, "Received frame with non-zero reserved bits")
+    if not (opcode <= OP_BINARY or OP_CLOSE <= opcode <= OP_PONG):
+        raise WebSocketError(_PROTOCOL_ERROR, "Unexpected opcode=%d" % opcode)
+    # Control frames are never fragmented and carry at most 125 bytes (§5.5).
+    if not (b0 & 0x80):
+        raise WebSocketError(_PROTOCOL_ERROR, "Received fragmented control frame")
+    raise WebSocketError(
+        _PROTOCOL_ERROR, "Control frame payload cannot be larger than 125 bytes"
+    )
 
 
 cdef class WebSocketDataQueue:
@@ -376,11 +373,7 @@ cdef class WebSocketReader:
 
     cdef int _feed_data(self, bytes data) except -1:
         cdef const unsigned char *buf
-        cdef Py_ssize_t pos = 0, n, avail, take, cap, partial_len
-        cdef unsigned char b0, b1
-        cdef bint fin, rsv1, rsv2, rsv3
-        cdef int opcode, i
-        cdef unsigned long long frame_len
+        cdef Py_ssize_t pos = 0, n
         cdef bytes payload
 
         self._set_stalled(None)
@@ -398,134 +391,178 @@ cdef class WebSocketReader:
                 # so a read ending on a frame boundary never leaves an empty stall.
                 self._set_stalled(self._weak_self)  # hot: allow (the reader stalls: once a call at most)
                 break
-
-            if self._state == READ_HEADER:
-                if n - pos < 2:
-                    break
-                b0 = buf[pos]
-                b1 = buf[pos + 1]
-                pos += 2
-                fin = b0 >> 7
-                rsv1 = (b0 >> 6) & 1
-                rsv2 = (b0 >> 5) & 1
-                rsv3 = (b0 >> 4) & 1
-                opcode = b0 & 0xF
-                # RSV bits must be 0 unless an extension gives them a meaning; RSV1 is
-                # permessage-deflate's "compressed" bit (RFC 6455 §5.2, RFC 7692 §6).
-                if rsv2 or rsv3 or (rsv1 and not self._compress):
-                    raise WebSocketError(  # hot: allow (raises)
-                        _PROTOCOL_ERROR, "Received frame with non-zero reserved bits"
-                    )
-                if not (opcode <= OP_BINARY or OP_CLOSE <= opcode <= OP_PONG):
-                    raise WebSocketError(_PROTOCOL_ERROR, "Unexpected opcode=%d" % opcode)  # hot: allow (raises)
-                # Control frames are never fragmented and carry at most 125 bytes (§5.5).
-                if opcode > 7 and not fin:
-                    raise WebSocketError(_PROTOCOL_ERROR, "Received fragmented control frame")  # hot: allow (raises)
-                if opcode > 7 and (b1 & 0x7F) > 125:
-                    raise WebSocketError(  # hot: allow (raises)
-                        _PROTOCOL_ERROR,
-                        "Control frame payload cannot be larger than 125 bytes",
-                    )
-                # Only data frames touch the compression state: control frames may come
-                # between fragments (§5.4) and are never compressed (RFC 7692 §6.1; RSV1
-                # on them is tolerated, as aiohttp does, for peers that set it).  RSV1 is
-                # set on a message's first frame only.
-                if opcode <= 7:
-                    if self._frame_fin or self._compressed == COMPRESSED_NOT_SET:
-                        self._compressed = COMPRESSED_TRUE if rsv1 else COMPRESSED_FALSE
-                    elif rsv1:
-                        raise WebSocketError(  # hot: allow (raises)
-                            _PROTOCOL_ERROR, "Received frame with non-zero reserved bits"
-                        )
-                    self._frame_fin = fin
-                self._frame_opcode = opcode
-                self._has_mask = b1 >> 7
-                self._len_flag = b1 & 0x7F
-                self._state = READ_PAYLOAD_LENGTH
-
-            if self._state == READ_PAYLOAD_LENGTH:
-                if self._len_flag == 126:
-                    if n - pos < 2:
-                        break
-                    self._to_read = (buf[pos] << 8) | buf[pos + 1]
-                    pos += 2
-                elif self._len_flag == 127:
-                    if n - pos < 8:
-                        break
-                    frame_len = 0
-                    for i in range(8):
-                        frame_len = (frame_len << 8) | buf[pos + i]
-                    if frame_len > <unsigned long long>PY_SSIZE_T_MAX:
-                        raise WebSocketError(  # hot: allow (raises)
-                            _MESSAGE_TOO_BIG,
-                            "Message size %d exceeds limit %d" % (
-                                <object>frame_len + len(self._partial),
-                                self._max_msg_size or PY_SSIZE_T_MAX,
-                            ),
-                        )
-                    self._to_read = <Py_ssize_t>frame_len
-                    pos += 8
-                else:
-                    self._to_read = self._len_flag
-                # Refuse an oversized data frame before buffering any of it.  aiohttp's
-                # rule: the message so far plus this frame must stay below the limit.
-                if self._max_msg_size and self._frame_opcode <= OP_BINARY:
-                    partial_len = PyByteArray_GET_SIZE(self._partial)  # hot: allow (macro: the partial message's size)
-                    if self._to_read >= self._max_msg_size - partial_len:
-                        raise WebSocketError(  # hot: allow (raises)
-                            _MESSAGE_TOO_BIG,
-                            "Message size %d exceeds limit %d" % (
-                                self._to_read + partial_len, self._max_msg_size
-                            ),
-                        )
-                self._state = READ_PAYLOAD_MASK if self._has_mask else READ_PAYLOAD
-
-            if self._state == READ_PAYLOAD_MASK:
-                if n - pos < 4:
-                    break
-                memcpy(self._mask, buf + pos, 4)
-                pos += 4
-                self._state = READ_PAYLOAD
-
+            # One step per part of the frame, each moving ``pos`` past what it read and
+            # ``_state`` to the next part; False: the rest of its part has not arrived.
+            if self._state == READ_HEADER and not self._read_header(buf, &pos, n):
+                break
+            if self._state == READ_PAYLOAD_LENGTH and not self._read_length(buf, &pos, n):
+                break
+            if self._state == READ_PAYLOAD_MASK and not self._read_mask(buf, &pos, n):
+                break
             if self._state == READ_PAYLOAD:
-                avail = n - pos
-                if self._gather is None:
-                    if self._to_read <= avail:
-                        # The whole payload is in this read: unmask it on the way out.
-                        payload = _unmasked(buf + pos, self._to_read, self._has_mask,  # hot: allow (the frame's payload object)
-                                            self._mask)
-                        pos += self._to_read
-                        self._to_read = 0
-                    elif avail == 0:
-                        break       # nothing of the payload yet: nothing to allocate
-                    else:
-                        # Gather: room for what came plus as much again (at least
-                        # MIN_GROWTH), capped at the declared length.
-                        cap = avail * 2 if avail > MIN_GROWTH // 2 else MIN_GROWTH
-                        if cap > self._to_read:
-                            cap = self._to_read
-                        self._gather = bytearray(cap)  # hot: allow (a frame split across reads: its gather buffer, once a frame)
-                        self._gathered = 0
-                        self._gather_from(buf + pos, avail)
-                        pos = n
-                        break
+                if self._gather is None and self._to_read <= n - pos:
+                    # The whole payload is in this read: unmask it on the way out.
+                    payload = _unmasked(buf + pos, self._to_read, self._has_mask, self._mask)  # hot: allow (the frame's payload object)
+                    pos += self._to_read
+                    self._to_read = 0
                 else:
-                    take = self._to_read if self._to_read < avail else avail
-                    self._gather_from(buf + pos, take)
-                    pos += take
-                    if self._to_read:
+                    payload = self._read_spanning(buf, &pos, n)  # hot: allow (a payload across reads: None until complete)
+                    if payload is None:
                         break
-                    payload = PyBytes_FromStringAndSize(  # hot: allow (the gathered frame's payload object, once a frame)
-                        PyByteArray_AS_STRING(self._gather), self._gathered
-                    )
-                    self._gather = None  # hot: allow (drops the gather buffer, once a frame)
-                    self._gathered = 0
                 self._handle_frame(payload)
                 self._state = READ_HEADER
         # hot: end
 
         self._tail = data[pos:n] if pos < n else b""
         return 0
+
+    cdef inline bint _read_header(self, const unsigned char *buf, Py_ssize_t *pos,
+                                  Py_ssize_t n) except -1:
+        """The first two bytes: FIN, RSV1-3, opcode, MASK and the 7-bit length."""
+        cdef unsigned char b0, b1
+        cdef bint fin, rsv1
+        cdef int opcode
+        # hot: begin aiohttp header
+        if n - pos[0] < 2:
+            return False
+        b0 = buf[pos[0]]
+        b1 = buf[pos[0] + 1]
+        pos[0] += 2
+        fin = b0 >> 7
+        rsv1 = (b0 >> 6) & 1
+        opcode = b0 & 0xF
+        self._check_header(b0, b1)
+        # Only data frames touch the compression state: control frames may come between
+        # fragments (§5.4) and are never compressed (RFC 7692 §6.1; RSV1 on them is
+        # tolerated, as aiohttp does, for peers that set it).  RSV1 is set on a message's
+        # first frame only.
+        if opcode <= 7:
+            if self._frame_fin or self._compressed == COMPRESSED_NOT_SET:
+                self._compressed = COMPRESSED_TRUE if rsv1 else COMPRESSED_FALSE
+            elif rsv1:
+                raise WebSocketError(  # hot: allow (raises)
+                    _PROTOCOL_ERROR, "Received frame with non-zero reserved bits"
+                )
+            self._frame_fin = fin
+        self._frame_opcode = opcode
+        self._has_mask = b1 >> 7
+        self._len_flag = b1 & 0x7F
+        self._state = READ_PAYLOAD_LENGTH
+        # hot: end
+        return True
+
+    cdef inline int _check_header(self, unsigned char b0, unsigned char b1) except -1:
+        """What the first two bytes alone can break (§5.2, §5.5); ``_header_error`` says
+        which rule."""
+        cdef int opcode = b0 & 0xF
+        # hot: begin aiohttp header checks
+        if (
+            (b0 & 0x30) or ((b0 & 0x40) and not self._compress)
+            or not (opcode <= OP_BINARY or OP_CLOSE <= opcode <= OP_PONG)
+            or (opcode > 7 and (not (b0 & 0x80) or (b1 & 0x7F) > 125))
+        ):
+            return _header_error(b0, b1, self._compress)
+        # hot: end
+        return 0
+
+    cdef inline bint _read_length(self, const unsigned char *buf, Py_ssize_t *pos,
+                                  Py_ssize_t n) except -1:
+        """The payload length: the 7-bit value, or the 16- or 64-bit one after it."""
+        cdef unsigned long long frame_len
+        cdef int i
+        # hot: begin aiohttp length
+        if self._len_flag == 126:
+            if n - pos[0] < 2:
+                return False
+            self._to_read = (buf[pos[0]] << 8) | buf[pos[0] + 1]
+            pos[0] += 2
+        elif self._len_flag == 127:
+            if n - pos[0] < 8:
+                return False
+            frame_len = 0
+            for i in range(8):
+                frame_len = (frame_len << 8) | buf[pos[0] + i]
+            if frame_len > <unsigned long long>PY_SSIZE_T_MAX:
+                return self._frame_too_big(frame_len)
+            self._to_read = <Py_ssize_t>frame_len
+            pos[0] += 8
+        else:
+            self._to_read = self._len_flag
+        if self._max_msg_size and self._frame_opcode <= OP_BINARY:
+            self._check_size()
+        self._state = READ_PAYLOAD_MASK if self._has_mask else READ_PAYLOAD
+        # hot: end
+        return True
+
+    cdef inline int _check_size(self) except -1:
+        """Refuse an oversized data frame before buffering any of it.  aiohttp's rule: the
+        message so far plus this frame must stay below the limit."""
+        # hot: begin aiohttp size check
+        if self._to_read >= self._max_msg_size - PyByteArray_GET_SIZE(self._partial):  # hot: allow (macro: the partial message's size)
+            return self._frame_too_big(self._to_read)
+        # hot: end
+        return 0
+
+    cdef int _frame_too_big(self, unsigned long long frame_len) except -1:
+        """The error for a data frame the size limit refuses (or no Py_ssize_t can hold)."""
+        raise WebSocketError(
+            _MESSAGE_TOO_BIG,
+            "Message size %d exceeds limit %d" % (
+                <object>frame_len + PyByteArray_GET_SIZE(self._partial),
+                self._max_msg_size or PY_SSIZE_T_MAX,
+            ),
+        )
+
+    cdef inline bint _read_mask(self, const unsigned char *buf, Py_ssize_t *pos,
+                                Py_ssize_t n) except -1:
+        """The 4-byte masking key (§5.3)."""
+        # hot: begin aiohttp mask key
+        if n - pos[0] < 4:
+            return False
+        memcpy(self._mask, buf + pos[0], 4)
+        pos[0] += 4
+        self._state = READ_PAYLOAD
+        # hot: end
+        return True
+
+    cdef bytes _read_spanning(self, const unsigned char *buf, Py_ssize_t *pos, Py_ssize_t n):
+        """A payload that spans reads, gathered (unmasked) as it arrives; None until all of
+        it has."""
+        cdef Py_ssize_t avail = n - pos[0]
+        cdef Py_ssize_t take
+        # hot: begin aiohttp payload
+        if self._gather is None:
+            # Nothing of the payload yet: nothing to allocate.
+            if avail:
+                self._start_gather(buf + pos[0], avail)
+                pos[0] = n
+            return None  # hot: allow (no payload yet)
+        take = self._to_read if self._to_read < avail else avail
+        self._gather_from(buf + pos[0], take)
+        pos[0] += take
+        if self._to_read:
+            return None  # hot: allow (no payload yet)
+        # hot: end
+        return self._gathered_payload()
+
+    cdef int _start_gather(self, const unsigned char *src, Py_ssize_t avail) except -1:
+        """The first ``avail`` bytes of a payload that spans reads: a buffer with room for
+        them plus as much again (at least MIN_GROWTH), capped at the declared length."""
+        cdef Py_ssize_t cap = avail * 2 if avail > MIN_GROWTH // 2 else MIN_GROWTH
+        if cap > self._to_read:
+            cap = self._to_read
+        self._gather = bytearray(cap)
+        self._gathered = 0
+        return self._gather_from(src, avail)
+
+    cdef bytes _gathered_payload(self):
+        """The gathered payload as ``bytes``; the buffer is dropped."""
+        cdef bytes payload = PyBytes_FromStringAndSize(
+            PyByteArray_AS_STRING(self._gather), self._gathered
+        )
+        self._gather = None
+        self._gathered = 0
+        return payload
 
     cdef int _gather_from(self, const unsigned char *src, Py_ssize_t take) except -1:
         """Append ``src[:take]`` (unmasked) to the frame being gathered; ``take`` is at most
@@ -559,122 +596,132 @@ cdef class WebSocketReader:
 
     # -- messages (RFC 6455 §5.4-5.6) ---------------------------------------------------
 
-    cdef int _handle_frame(self, bytes payload) except -1:
+    cdef inline int _handle_frame(self, bytes payload) except -1:
+        if self._frame_opcode <= OP_BINARY:
+            return self._handle_data_frame(payload)
+        if self._frame_opcode == OP_CLOSE:
+            return self._handle_close(payload)
+        self._put(
+            named_tuple3(_MESSAGE_TYPE, _PING if self._frame_opcode == OP_PING else _PONG,
+                         payload, ""),
+            PyBytes_GET_SIZE(payload),
+        )
+        return 0
+
+    cdef inline int _handle_data_frame(self, bytes payload) except -1:
+        """A fragment is kept; the final frame completes the message (§5.4)."""
         cdef int opcode = self._frame_opcode
-        cdef bint fin = self._frame_fin
         cdef bint has_partial
-        cdef Py_ssize_t plen, n
-        cdef bytes merged
-        cdef char *dst
-        cdef int close_code
-        cdef const unsigned char *p
+        cdef bytes message
+        if opcode == OP_CONTINUATION and self._opcode == OP_NOT_SET:
+            raise WebSocketError(
+                _PROTOCOL_ERROR, "Continuation frame for non started message"
+            )
+        if not self._frame_fin:
+            return self._keep_fragment(opcode, payload)
 
-        if opcode <= OP_BINARY:
-            if opcode == OP_CONTINUATION and self._opcode == OP_NOT_SET:
-                raise WebSocketError(
-                    _PROTOCOL_ERROR, "Continuation frame for non started message"
-                )
-            if not fin:
-                if opcode != OP_CONTINUATION:
-                    # A new message may not start inside a fragmented one (§5.4).
-                    if self._opcode != OP_NOT_SET:
-                        raise WebSocketError(
-                            _PROTOCOL_ERROR,
-                            "The opcode in non-fin frame is expected to be zero, got %r"
-                            % opcode,
-                        )
-                    self._opcode = opcode
-                self._partial += payload
-                return 0
+        # aiohttp tells a pending message by its gathered bytes (so an empty first
+        # fragment does not count); the same rule here.
+        has_partial = PyByteArray_GET_SIZE(self._partial) > 0
+        if opcode == OP_CONTINUATION:
+            opcode = self._opcode
+            self._opcode = OP_NOT_SET
+        elif has_partial:
+            raise WebSocketError(
+                _PROTOCOL_ERROR,
+                "The opcode in non-fin frame is expected to be zero, got %r" % opcode,
+            )
+        message = self._joined(payload) if has_partial else payload
+        if self._compressed:
+            message = self._inflated(message)
+        return self._deliver(opcode, message)
 
-            # aiohttp tells a pending message by its gathered bytes (so an empty first
-            # fragment does not count); the same rule here.
-            plen = PyByteArray_GET_SIZE(self._partial)
-            has_partial = plen > 0
-            if opcode == OP_CONTINUATION:
-                opcode = self._opcode
-                self._opcode = OP_NOT_SET
-            elif has_partial:
+    cdef inline int _keep_fragment(self, int opcode, bytes payload) except -1:
+        """A non-final data frame: the first one names the message's opcode."""
+        if opcode != OP_CONTINUATION:
+            # A new message may not start inside a fragmented one (§5.4).
+            if self._opcode != OP_NOT_SET:
                 raise WebSocketError(
                     _PROTOCOL_ERROR,
                     "The opcode in non-fin frame is expected to be zero, got %r" % opcode,
                 )
+            self._opcode = opcode
+        self._partial += payload
+        return 0
 
-            if has_partial:
-                n = PyBytes_GET_SIZE(payload)
-                merged = PyBytes_FromStringAndSize(NULL, plen + n)
-                dst = PyBytes_AS_STRING(merged)
-                memcpy(dst, PyByteArray_AS_STRING(self._partial), plen)
-                memcpy(dst + plen, PyBytes_AS_STRING(payload), n)
-                del self._partial[:]
-            else:
-                merged = payload
+    cdef bytes _joined(self, bytes payload):
+        """The fragments kept so far, then ``payload``, in one ``bytes``; clears them."""
+        cdef Py_ssize_t plen = PyByteArray_GET_SIZE(self._partial)
+        cdef Py_ssize_t n = PyBytes_GET_SIZE(payload)
+        cdef bytes merged = PyBytes_FromStringAndSize(NULL, plen + n)
+        cdef char *dst = PyBytes_AS_STRING(merged)
+        memcpy(dst, PyByteArray_AS_STRING(self._partial), plen)
+        memcpy(dst + plen, PyBytes_AS_STRING(payload), n)
+        del self._partial[:]
+        return merged
 
-            # permessage-deflate: the message is decompressed once it is complete, with
-            # the 4 bytes the sender stripped put back (RFC 7692 §7.2.2).
-            if self._compressed:
-                if self._decompressobj is None:
-                    self._decompressobj = ZLibDecompressor(suppress_deflate_header=True)
-                # One byte past the limit tells "exactly at the limit" from "over it".
-                try:
-                    merged = self._decompressobj.decompress_sync(
-                        merged + _DEFLATE_TRAILING,
-                        self._max_msg_size + 1 if self._max_msg_size else 0,
-                    )
-                except TooManyMembersError as exc:
-                    raise WebSocketError(
-                        _MESSAGE_TOO_BIG, "Compressed message has too many deflate members"
-                    ) from exc
-                if self._max_msg_size and PyBytes_GET_SIZE(merged) > self._max_msg_size:
-                    raise WebSocketError(
-                        _MESSAGE_TOO_BIG,
-                        "Decompressed message exceeds size limit %d" % self._max_msg_size,
-                    )
+    cdef bytes _inflated(self, bytes message):
+        """permessage-deflate: the message decompressed once it is complete, with the 4
+        bytes the sender stripped put back (RFC 7692 §7.2.2), within the size limit."""
+        if self._decompressobj is None:
+            self._decompressobj = ZLibDecompressor(suppress_deflate_header=True)
+        # One byte past the limit tells "exactly at the limit" from "over it".
+        try:
+            message = self._decompressobj.decompress_sync(
+                message + _DEFLATE_TRAILING,
+                self._max_msg_size + 1 if self._max_msg_size else 0,
+            )
+        except TooManyMembersError as exc:
+            raise WebSocketError(
+                _MESSAGE_TOO_BIG, "Compressed message has too many deflate members"
+            ) from exc
+        if self._max_msg_size and PyBytes_GET_SIZE(message) > self._max_msg_size:
+            raise WebSocketError(
+                _MESSAGE_TOO_BIG,
+                "Decompressed message exceeds size limit %d" % self._max_msg_size,
+            )
+        return message
 
-            n = PyBytes_GET_SIZE(merged)
-            if opcode == OP_TEXT:
-                if self._decode_text:
-                    # Text must be UTF-8 (§5.6, §8.1).
-                    try:
-                        text = PyUnicode_DecodeUTF8(PyBytes_AS_STRING(merged), n, NULL)
-                    except UnicodeDecodeError as exc:
-                        raise WebSocketError(
-                            _INVALID_TEXT, "Invalid UTF-8 text message"
-                        ) from exc
-                    self._put(_message(_MESSAGE_TYPE, _TEXT, text, ""), n)
-                else:
-                    self._put(_message(_TEXT_BYTES_TYPE, _TEXT, merged, ""), n)
-            else:
-                self._put(_message(_MESSAGE_TYPE, _BINARY, merged, ""), n)
-            return 0
-
-        n = PyBytes_GET_SIZE(payload)
-        if opcode == OP_CLOSE:
-            # A close payload is empty or a 2-byte code then UTF-8 text (§5.5.1, §7.4).
-            if n >= 2:
-                p = <const unsigned char *>PyBytes_AS_STRING(payload)
-                close_code = (p[0] << 8) | p[1]
-                if close_code < 3000 and close_code not in _ALLOWED_CLOSE_CODES:
-                    raise WebSocketError(
-                        _PROTOCOL_ERROR, "Invalid close code: %d" % close_code
-                    )
-                try:
-                    reason = PyUnicode_DecodeUTF8(PyBytes_AS_STRING(payload) + 2, n - 2, NULL)
-                except UnicodeDecodeError as exc:
-                    raise WebSocketError(_INVALID_TEXT, "Invalid UTF-8 text message") from exc
-                self._put(_message(_MESSAGE_TYPE, _CLOSE, close_code, reason), 0)
-            elif n:
-                # aiohttp's text shows the payload as it held it: a bytearray when masked.
-                raise WebSocketError(
-                    _PROTOCOL_ERROR,
-                    "Invalid close frame: %s %d %r" % (
-                        fin, opcode, bytearray(payload) if self._has_mask else payload
-                    ),
-                )
-            else:
-                self._put(_message(_MESSAGE_TYPE, _CLOSE, 0, ""), 0)
-        elif opcode == OP_PING:
-            self._put(_message(_MESSAGE_TYPE, _PING, payload, ""), n)
+    cdef inline int _deliver(self, int opcode, bytes message) except -1:
+        """A complete text or binary message, onto the queue."""
+        cdef Py_ssize_t n = PyBytes_GET_SIZE(message)
+        if opcode != OP_TEXT:
+            self._put(named_tuple3(_MESSAGE_TYPE, _BINARY, message, ""), n)
+        elif not self._decode_text:
+            self._put(named_tuple3(_TEXT_BYTES_TYPE, _TEXT, message, ""), n)
         else:
-            self._put(_message(_MESSAGE_TYPE, _PONG, payload, ""), n)
+            # Text must be UTF-8 (§5.6, §8.1).
+            try:
+                text = PyUnicode_DecodeUTF8(PyBytes_AS_STRING(message), n, NULL)
+            except UnicodeDecodeError as exc:
+                raise WebSocketError(_INVALID_TEXT, "Invalid UTF-8 text message") from exc
+            self._put(named_tuple3(_MESSAGE_TYPE, _TEXT, text, ""), n)
+        return 0
+
+    cdef inline int _handle_close(self, bytes payload) except -1:
+        """A close payload is empty or a 2-byte code then UTF-8 text (§5.5.1, §7.4)."""
+        cdef Py_ssize_t n = PyBytes_GET_SIZE(payload)
+        cdef const unsigned char *p = <const unsigned char *>PyBytes_AS_STRING(payload)
+        cdef int close_code
+        if n >= 2:
+            close_code = (p[0] << 8) | p[1]
+            if close_code < 3000 and close_code not in _ALLOWED_CLOSE_CODES:
+                raise WebSocketError(_PROTOCOL_ERROR, "Invalid close code: %d" % close_code)
+            try:
+                reason = PyUnicode_DecodeUTF8(<const char *>p + 2, n - 2, NULL)
+            except UnicodeDecodeError as exc:
+                raise WebSocketError(_INVALID_TEXT, "Invalid UTF-8 text message") from exc
+            self._put(named_tuple3(_MESSAGE_TYPE, _CLOSE, close_code, reason), 0)
+        elif n:
+            # aiohttp's text shows the payload as it held it: a bytearray when masked, and
+            # the FIN of the last data frame.
+            raise WebSocketError(
+                _PROTOCOL_ERROR,
+                "Invalid close frame: %s %d %r" % (
+                    self._frame_fin, OP_CLOSE,
+                    bytearray(payload) if self._has_mask else payload,
+                ),
+            )
+        else:
+            self._put(named_tuple3(_MESSAGE_TYPE, _CLOSE, 0, ""), 0)
         return 0

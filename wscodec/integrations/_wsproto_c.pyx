@@ -12,19 +12,14 @@
 cimport cython
 from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
-from cpython.object cimport PyObject, PyTypeObject
-from cpython.ref cimport Py_DECREF, Py_INCREF
-from cpython.tuple cimport PyTuple_SET_ITEM
+from cpython.object cimport PyTypeObject
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.stdint cimport uint64_t
 from libc.string cimport memcpy
 
-
-cdef extern from "Python.h":
-    PyObject *PyType_GenericAlloc(PyTypeObject *type, Py_ssize_t nitems) except NULL
-
 from wscodec._frames_c cimport draw_key, header_size, write_header
 from wscodec._mask_c cimport mask_copy
+from wscodec.integrations._tuples cimport named_tuple4, named_tuple_type
 
 import struct
 from codecs import getincrementaldecoder
@@ -62,31 +57,68 @@ cdef enum:
     MAX_CLOSE_REASON = 4999
 
 
-cdef PyTypeObject *_FRAME_TYPE = <PyTypeObject *>Frame
-if (<object>_FRAME_TYPE).__basicsize__ != tuple.__basicsize__ or "__dict__" in dir(Frame):
-    raise ImportError("wsproto's Frame is not a plain NamedTuple")
+cdef PyTypeObject *_FRAME_TYPE = named_tuple_type(Frame, 4)
 
 
 cdef inline object _frame(object opcode, object payload, bint frame_finished,
                           bint message_finished):
-    """``Frame(opcode, payload, frame_finished, message_finished)``, built the way
-    ``tuple.__new__(Frame, ...)`` builds it (Frame is a NamedTuple: a tuple subclass without
-    instance attributes) minus the argument parsing and the intermediate tuple."""
-    cdef PyObject *raw = PyType_GenericAlloc(_FRAME_TYPE, 4)
-    cdef object frame = <object>raw     # a second reference...
-    Py_DECREF(frame)                    # ...dropped: ``frame`` owns the new object
-    cdef object ff = True if frame_finished else False
-    cdef object mf = True if message_finished else False
-    # PyTuple_SET_ITEM steals a reference to each item.
-    Py_INCREF(opcode)
-    PyTuple_SET_ITEM(frame, 0, opcode)
-    Py_INCREF(payload)
-    PyTuple_SET_ITEM(frame, 1, payload)
-    Py_INCREF(ff)
-    PyTuple_SET_ITEM(frame, 2, ff)
-    Py_INCREF(mf)
-    PyTuple_SET_ITEM(frame, 3, mf)
-    return frame
+    """``Frame(opcode, payload, frame_finished, message_finished)``, built in C."""
+    return named_tuple4(_FRAME_TYPE, opcode, payload,
+                        True if frame_finished else False,
+                        True if message_finished else False)
+
+
+cdef inline object _checked_opcode(unsigned char b0, unsigned char b1):
+    """The Opcode member of a header's first two bytes, once they are checked: a known
+    opcode (§5.2); for a control frame FIN set and at most 125 bytes (§5.5)."""
+    cdef int raw = b0 & 0x0F
+    cdef bint control = raw >= 8
+    cdef object opcode
+    # hot: begin wsproto opcode
+    opcode = _OPCODES[raw]  # hot: allow (the frame's Opcode member, wsproto's API)
+    if opcode is None:
+        raise ParseFailed("Invalid opcode {:#x}".format(raw))  # hot: allow (raises)
+    if control and not (b0 & 0x80):
+        raise ParseFailed("Invalid attempt to fragment control frame")  # hot: allow (raises)
+    if control and (b1 & 0x7F) > MAX_PAYLOAD_NORMAL:
+        raise ParseFailed("Control frame with payload len > 125")  # hot: allow (raises)
+    # hot: end
+    return opcode
+
+
+cdef inline Py_ssize_t _read_length(const unsigned char *p, Py_ssize_t avail,
+                                    unsigned long long *length) except -1:
+    """The payload length of the header at ``p`` (``avail`` bytes there) into ``length``;
+    returns the bytes it takes with the first two (2, 4 or 10), or 0 when they have not all
+    arrived."""
+    cdef unsigned long long n = p[1] & 0x7F
+    cdef int i
+    # hot: begin wsproto length
+    if n < 126:
+        length[0] = n
+        return 2
+    if n == 126:
+        if avail < 4:
+            return 0
+        n = (<unsigned long long>p[2] << 8) | p[3]
+        # §5.2: "the minimal number of bytes MUST be used to encode the length".
+        if n <= MAX_PAYLOAD_NORMAL:
+            raise ParseFailed("Payload length used 2 bytes when 1 would have sufficed")  # hot: allow (raises)
+        length[0] = n
+        return 4
+    if avail < 10:
+        return 0
+    n = 0
+    for i in range(8):
+        n = (n << 8) | p[2 + i]
+    if n <= MAX_PAYLOAD_TWO_BYTE:
+        raise ParseFailed("Payload length used 8 bytes when 2 would have sufficed")  # hot: allow (raises)
+    # §5.2: the most significant bit of a 64-bit length MUST be 0.
+    if n >> 63:
+        raise ParseFailed("8-byte payload length with non-zero MSB")  # hot: allow (raises)
+    length[0] = n
+    # hot: end
+    return 10
 
 
 @cython.final
@@ -193,60 +225,20 @@ cdef class FrameProtocol:
         cdef const unsigned char *p
         cdef Py_ssize_t need
         cdef unsigned long long length
-        cdef int raw, i
-        cdef bint has_mask, fin, rsv1, rsv2, rsv3, control
+        cdef unsigned char b0
+        cdef bint has_mask
         cdef object opcode
         # hot: begin wsproto header
         if avail < 2:
             return False
         p = <const unsigned char *>PyByteArray_AS_STRING(self._buf) + self._pos  # hot: allow (macro: the buffer's data pointer)
-        fin = (p[0] & 0x80) != 0
-        rsv1 = (p[0] & 0x40) != 0
-        rsv2 = (p[0] & 0x20) != 0
-        rsv3 = (p[0] & 0x10) != 0
-        raw = p[0] & 0x0F
-        opcode = _OPCODES[raw]  # hot: allow (the frame's Opcode member, wsproto's API)
-        if opcode is None:
-            raise ParseFailed("Invalid opcode {:#x}".format(raw))  # hot: allow (raises)
-        control = raw >= 8
-        # §5.5: control frames are never fragmented and carry at most 125 bytes.
-        if control and not fin:
-            raise ParseFailed("Invalid attempt to fragment control frame")  # hot: allow (raises)
+        b0 = p[0]
         has_mask = (p[1] & 0x80) != 0
-        length = p[1] & 0x7F
-        if control and length > MAX_PAYLOAD_NORMAL:
-            raise ParseFailed("Control frame with payload len > 125")  # hot: allow (raises)
-        need = 2
-        if length == 126:
-            if avail < 4:
-                return False
-            length = (<unsigned long long>p[2] << 8) | p[3]
-            need = 4
-            # §5.2: "the minimal number of bytes MUST be used to encode the length".
-            if length <= MAX_PAYLOAD_NORMAL:
-                raise ParseFailed("Payload length used 2 bytes when 1 would have sufficed")  # hot: allow (raises)
-        elif length == 127:
-            if avail < 10:
-                return False
-            length = 0
-            for i in range(8):
-                length = (length << 8) | p[2 + i]
-            need = 10
-            if length <= MAX_PAYLOAD_TWO_BYTE:
-                raise ParseFailed("Payload length used 8 bytes when 2 would have sufficed")  # hot: allow (raises)
-            # §5.2: the most significant bit of a 64-bit length MUST be 0.
-            if length >> 63:
-                raise ParseFailed("8-byte payload length with non-zero MSB")  # hot: allow (raises)
-        if self.extensions:  # hot: allow (the extension list's truth, once a frame)
-            self._extension_header(opcode, RsvBits(rsv1, rsv2, rsv3), <Py_ssize_t>length)  # hot: allow (extension hooks are Python by wsproto's API)
-        elif rsv1 or rsv2 or rsv3:
-            # §5.2: a reserved bit without a negotiated extension fails the connection.
-            raise ParseFailed("Reserved bit set unexpectedly")  # hot: allow (raises)
-        # §5.1: clients mask every frame they send; servers never do.
-        if has_mask and self._client:
-            raise ParseFailed("client received unexpected masked frame")  # hot: allow (raises)
-        if not has_mask and not self._client:
-            raise ParseFailed("server received unexpected unmasked frame")  # hot: allow (raises)
+        opcode = _checked_opcode(b0, p[1])
+        need = _read_length(p, avail, &length)
+        if need == 0:
+            return False
+        self._check_bits(opcode, b0, has_mask, <Py_ssize_t>length)
         if has_mask:
             if avail < need + 4:
                 return False
@@ -256,15 +248,35 @@ cdef class FrameProtocol:
             need += 4
         self._pos += need
         self._in_frame = True
-        self._fin = fin
+        self._fin = (b0 & 0x80) != 0
         self._masked = has_mask
-        self._control = control
+        self._control = (b0 & 0x0F) >= 8
         self._opcode = opcode  # hot: allow (the frame's Opcode member, wsproto's API)
         self._effective = opcode  # hot: allow (the frame's Opcode member, wsproto's API)
         self._length = <Py_ssize_t>length
         self._consumed = 0
         # hot: end
         return True
+
+    cdef inline int _check_bits(self, object opcode, unsigned char b0, bint has_mask,
+                                Py_ssize_t length) except -1:
+        """The RSV bits (for the extensions to claim) and the MASK bit (for the role)."""
+        cdef bint rsv1 = (b0 & 0x40) != 0
+        cdef bint rsv2 = (b0 & 0x20) != 0
+        cdef bint rsv3 = (b0 & 0x10) != 0
+        # hot: begin wsproto header bits
+        if self.extensions:  # hot: allow (the extension list's truth, once a frame)
+            self._extension_header(opcode, RsvBits(rsv1, rsv2, rsv3), length)  # hot: allow (extension hooks are Python by wsproto's API)
+        elif rsv1 or rsv2 or rsv3:
+            # §5.2: a reserved bit without a negotiated extension fails the connection.
+            raise ParseFailed("Reserved bit set unexpectedly")  # hot: allow (raises)
+        # §5.1: clients mask every frame they send; servers never do.
+        if has_mask and self._client:
+            raise ParseFailed("client received unexpected masked frame")  # hot: allow (raises)
+        if not has_mask and not self._client:
+            raise ParseFailed("server received unexpected unmasked frame")  # hot: allow (raises)
+        # hot: end
+        return 0
 
     cdef int _extension_header(self, object opcode, object rsv, Py_ssize_t length) except -1:
         cdef list used = [False, False, False]
