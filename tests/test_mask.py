@@ -534,3 +534,37 @@ def test_threads_mask_concurrently(impl):
     for (data, key, offset), (out, buf) in zip(jobs, results):
         assert out == reference_fast(data, key)
         assert buf == reference_fast(data, key, offset)
+
+
+# Every public call that takes a caller's masking key checks it the same way (one helper per
+# twin) and says the same thing: websockets' "mask must contain 4 bytes" (its apply_mask
+# contract), with the length found.
+KEY_CHECKS = {
+    "apply_mask": lambda impl, key: impl.mask.apply_mask(b"data", key),
+    "mask_inplace": lambda impl, key: impl.mask.mask_inplace(bytearray(b"data"), key),
+    "encode_frame": lambda impl, key: impl.frames.encode_frame(2, b"data", mask=key),
+    "encode_frame_header": lambda impl, key: impl.frames.encode_frame_header(2, 4, mask=key),
+    "compat websocket_mask": lambda impl, key: impl.compat.websocket_mask(key, b"data"),
+    "compat abnf_mask": lambda impl, key: impl.compat.abnf_mask(key, b"data"),
+    "compat XorMaskerSimple": lambda impl, key: impl.compat.XorMaskerSimple(key),
+    "websockets build_frame": lambda impl, key: impl.websockets.build_frame(0x82, b"data", key),
+}
+
+
+@pytest.mark.parametrize("call", sorted(KEY_CHECKS))
+@pytest.mark.parametrize("key, length", [(b"", 0), (b"abc", 3), (bytearray(5), 5),
+                                         (memoryview(b"abcdefgh")[::3], 3)])
+def test_every_key_check_says_the_same(impl, call, key, length):
+    with pytest.raises(ValueError) as info:
+        KEY_CHECKS[call](impl, key)
+    assert str(info.value) == "mask must contain 4 bytes, not %d" % length
+
+
+@pytest.mark.parametrize("call", sorted(set(KEY_CHECKS) - {"compat abnf_mask"}))
+@pytest.mark.parametrize("key", [1234, [1, 2, 3, 4]])
+def test_every_key_check_refuses_non_buffers_alike(impl, call, key):
+    # (abnf_mask reads a str key as latin-1 and encode_frame takes False/None as "no key":
+    # those are their own call shapes, not key checks.)
+    with pytest.raises(TypeError) as info:
+        KEY_CHECKS[call](impl, key)
+    assert str(info.value) == "mask must be a bytes-like object, not %r" % type(key).__name__

@@ -20,7 +20,7 @@ from libc.stdint cimport uint64_t
 from libc.string cimport memcpy, memset
 
 from wscodec._buffer cimport acquire_read
-from wscodec._mask_c cimport mask_copy
+from wscodec._mask_c cimport MASK_NOGIL_THRESHOLD, mask_copy, read_key
 
 import os
 
@@ -46,8 +46,6 @@ cdef object _ProtocolError = ProtocolError
 # moves each byte at most once on average (the sizes moved sum to less than the final size):
 # total work stays linear.  A frame of at most GROW_FROM bytes gets its final size at once.
 cdef Py_ssize_t GROW_FROM = 4096
-# Unmasking/copying more than this releases the GIL.
-cdef Py_ssize_t NOGIL_THRESHOLD = 256 * 1024
 
 
 # -- masking keys -------------------------------------------------------------------------
@@ -240,7 +238,7 @@ cdef inline bytes _unmasked(const unsigned char *src, Py_ssize_t n, const frame_
         return PyBytes_FromStringAndSize(<const char *>src, n)  # hot: allow (the frame's payload object)
     out = PyBytes_FromStringAndSize(NULL, n)  # hot: allow (the frame's payload object)
     dst = <unsigned char *>PyBytes_AS_STRING(out)  # hot: allow (macro: the object's data pointer)
-    if n >= NOGIL_THRESHOLD:
+    if n >= MASK_NOGIL_THRESHOLD:
         with nogil:  # hot: allow (the GIL is released once per frame, from 256 KiB on)
             mask_copy(dst, src, n, h.key, 0)
     else:
@@ -551,18 +549,11 @@ cdef inline int _first_byte(object opcode, object fin, object rsv1) except -1:
 cdef inline int _key_arg(object mask, unsigned char *key) except -1:
     """The key of a ``mask`` argument other than True, copied into ``key``: 0 for False/None
     (no key), 1 for a 4-byte buffer; TypeError / ValueError otherwise."""
-    cdef Py_buffer kview
     if mask is False or mask is None:
         return 0
     if isinstance(mask, str):
         raise TypeError("mask must be a bool or a 4-byte bytes-like object, not str")
-    acquire_read(mask, &kview)
-    try:
-        if kview.len != 4:
-            raise ValueError("mask key must be 4 bytes, got %d" % kview.len)
-        memcpy(key, kview.buf, 4)
-    finally:
-        PyBuffer_Release(&kview)
+    read_key(mask, key)
     return 1
 
 
@@ -575,7 +566,7 @@ cdef bytes build_frame(unsigned char first_byte, const unsigned char *payload, P
     cdef bytes out = PyBytes_FromStringAndSize(NULL, hs + n)  # hot: allow (the frame's bytes object)
     cdef unsigned char *dst = <unsigned char *>PyBytes_AS_STRING(out)  # hot: allow (macro: the object's data pointer)
     write_header(dst, first_byte, <uint64_t>n, key)
-    if n >= NOGIL_THRESHOLD:
+    if n >= MASK_NOGIL_THRESHOLD:
         with nogil:  # hot: allow (the GIL is released once per frame, from 256 KiB on)
             if key != NULL:
                 mask_copy(dst + hs, payload, n, key, 0)

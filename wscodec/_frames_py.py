@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Optional, Tuple, Union
 
 from ._constants import DEFAULT_MAX_FRAME_SIZE, MAX_CONTROL_PAYLOAD, OPCODE_BY_VALUE, OPCODES, Opcode
 from ._errors import BUSY_MESSAGE, PayloadTooBig, ProtocolError
-from ._mask_py import apply_mask
+from ._mask_py import apply_mask, read_key
 
 __all__ = ["Frame", "FrameDecoder", "encode_frame", "encode_frame_header"]
 
@@ -521,10 +521,7 @@ def _key_arg(mask: Union[bool, Buffer, None]) -> Optional[bytes]:
     else:
         if isinstance(mask, str):
             raise TypeError("mask must be a bool or a 4-byte bytes-like object, not str")
-        with memoryview(mask) as view:  # TypeError for a non-buffer
-            key = view.tobytes()
-        if len(key) != 4:
-            raise ValueError("mask key must be 4 bytes, got %d" % len(key))
+        key = read_key(mask)
     return key
 
 

@@ -84,12 +84,7 @@ cdef void mask_simd(unsigned char *dst, const unsigned char *src, Py_ssize_t n,
     # hot: end
 
 
-# Payloads at least this long (256 KiB) are masked with the GIL released, so other threads
-# run meanwhile.  Releasing and retaking the GIL (plus the buffer export that keeps a
-# bytearray's size fixed meanwhile) costs about 0.15 us uncontended, measured at 8% of the
-# whole call at 64 KiB; from 256 KiB on (about 8 us of masking) it is at most 2%.  Below,
-# the GIL is held for under 10 us, which is 500 times shorter than the interpreter's 5 ms
-# switch interval: no other thread would have been scheduled sooner.
+# Payloads at least this long are masked with the GIL released (why this size: _mask_c.pxd).
 NOGIL_THRESHOLD = MASK_NOGIL_THRESHOLD
 
 
@@ -110,8 +105,9 @@ cdef int _not_a_buffer(object obj, str name) except -1:
     raise TypeError("%s must be a bytes-like object, not %r" % (name, type(obj).__name__))
 
 
-cdef inline int _read_key(object mask, unsigned char *key) except -1:
-    """Copy the 4 bytes of ``mask`` into ``key``; ValueError unless it is exactly 4 bytes."""
+cdef int read_key(object mask, unsigned char *key) except -1:
+    """Copy the 4 bytes of ``mask`` into ``key``; ValueError unless it is exactly 4 bytes.
+    Declared in _mask_c.pxd: every compiled module checks a caller's key here."""
     cdef Py_buffer view
     cdef Py_ssize_t n
     if PyBytes_CheckExact(mask):
@@ -164,7 +160,7 @@ cdef bytes _apply_mask_any(object data, object mask):
     cdef bytes result
     if PyBytes_CheckExact(data):
         # No buffer protocol: bytes are immutable and ``data`` is referenced for the call.
-        _read_key(mask, key)
+        read_key(mask, key)
         n = PyBytes_GET_SIZE(data)
         result = PyBytes_FromStringAndSize(NULL, n)
         _run(<unsigned char *>PyBytes_AS_STRING(result),
@@ -174,7 +170,7 @@ cdef bytes _apply_mask_any(object data, object mask):
         _not_a_buffer(data, "data")
     acquire_read(data, &view)
     try:
-        _read_key(mask, key)
+        read_key(mask, key)
         # Allocated once, uninitialized, and masked straight into: no intermediate copy.
         result = PyBytes_FromStringAndSize(NULL, view.len)
         _run(<unsigned char *>PyBytes_AS_STRING(result),
@@ -235,7 +231,7 @@ cdef int _mask_inplace_any(object buffer, object mask, object offset) except -1:
     if not WSCODEC_GIL_DISABLED and PyByteArray_CheckExact(buffer):
         # Still without the buffer protocol when the payload is small.  The key and offset
         # are read first: reading them may run Python code that resizes the bytearray.
-        _read_key(mask, key)
+        read_key(mask, key)
         phase = _phase(offset)
         n = PyByteArray_GET_SIZE(buffer)
         if n < MASK_NOGIL_THRESHOLD:
@@ -259,7 +255,7 @@ cdef int _mask_inplace_any(object buffer, object mask, object offset) except -1:
         raise TypeError(
             "buffer must be writable, not a read-only %r" % type(buffer).__name__) from None
     try:
-        _read_key(mask, key)
+        read_key(mask, key)
         phase = _phase(offset)
         _mask_view(&view, key, phase)
     finally:
@@ -295,36 +291,18 @@ def mask_inplace(buffer, mask, offset=0):
 
 # ---- kernel choice -----------------------------------------------------------------------
 
-# Level names (wscodec._simd.LEVELS) -> WSC_LEVEL_* numbers of simd/cpu.h.
-cdef dict _LEVEL_NUMBERS = {name: number for number, name in enumerate(_simd.LEVELS)}
-cdef int _CPU_LEVELS = wsc_cpu_levels()
-
-
-def kernels():
-    """The masking kernels this CPU and build can run, ``"none"`` (scalar C) first."""
-    out = []
-    for name, number in _LEVEL_NUMBERS.items():
-        if (_CPU_LEVELS >> number) & 1 and wsc_mask_kernel(number) != NULL:
-            out.append(name)
-    return tuple(out)
-
-
-def kernel():
-    """The name of the masking kernel in use: ``"avx2"``, ``"sse2"``, ``"neon"`` or ``"none"``."""
-    return _simd.KERNELS["mask"]
-
-
-def _set_kernel(name):
-    """Use the kernel ``name`` from now on (tests and benchmarks only; ``ValueError`` if
-    this CPU cannot run it).  Returns the name of the kernel used before."""
+def _install_kernel(int number):
+    """Make the kernel of level ``number`` the one ``mask_simd`` calls (for ``_KERNELS``)."""
     global _kernel
-    if name not in kernels():
-        raise ValueError("masking kernel %r is not available here (have: %s)"
-                         % (name, ", ".join(kernels())))
-    previous = _simd.KERNELS.get("mask", "none")
-    _kernel = wsc_mask_kernel(_LEVEL_NUMBERS[name])
-    _simd.KERNELS["mask"] = name
-    return previous
+    _kernel = wsc_mask_kernel(number)
+
+
+# Which kernels this CPU runs, which one is in use, switching (shared with _utf8_c).
+_KERNELS = _simd.Kernels("mask", "masking", wsc_cpu_levels(),
+                         lambda number: wsc_mask_kernel(number) != NULL, _install_kernel)
+kernels = _KERNELS.kernels
+kernel = _KERNELS.kernel
+_set_kernel = _KERNELS.set_kernel
 
 
 def _run_kernel(name, dst, Py_ssize_t dst_start, src, Py_ssize_t src_start, Py_ssize_t n,
@@ -333,15 +311,12 @@ def _run_kernel(name, dst, Py_ssize_t dst_start, src, Py_ssize_t src_start, Py_s
     ``src[src_start:src_start + n]`` masked with ``key`` from payload position ``offset``.
     ``dst`` is a writable C-contiguous buffer; ``src`` is ``dst`` itself (in place when the
     starts are equal, else the ranges must not overlap) or another C-contiguous buffer."""
-    cdef wsc_mask_fn fn
+    cdef wsc_mask_fn fn = wsc_mask_kernel(_KERNELS.number(name))
+    cdef unsigned char k[4]
     cdef Py_buffer dview
     cdef Py_buffer sview
     cdef bint same = src is dst
-    if name not in kernels():
-        raise ValueError("no masking kernel %r here" % (name,))
-    if len(key) != 4:
-        raise ValueError("key must be 4 bytes")
-    fn = wsc_mask_kernel(_LEVEL_NUMBERS[name])
+    read_key(key, k)
     PyObject_GetBuffer(dst, &dview, PyBUF_WRITABLE)
     try:
         if not same:
@@ -357,7 +332,7 @@ def _run_kernel(name, dst, Py_ssize_t dst_start, src, Py_ssize_t src_start, Py_s
                 raise ValueError("partly overlapping ranges are outside the kernel contract")
             fn(<unsigned char *>dview.buf + dst_start,
                <const unsigned char *>sview.buf + src_start, n,
-               <const unsigned char *>PyBytes_AS_STRING(key), offset)
+               k, offset)
         finally:
             if not same:
                 PyBuffer_Release(&sview)
@@ -365,4 +340,4 @@ def _run_kernel(name, dst, Py_ssize_t dst_start, src, Py_ssize_t src_start, Py_s
         PyBuffer_Release(&dview)
 
 
-_set_kernel(_simd.kernel_for(_simd.choose(_CPU_LEVELS), kernels()))
+_KERNELS.start()

@@ -48,8 +48,11 @@ def _raw(obj, name):
         return view.tobytes()
 
 
-def _key(mask):
-    """Check ``mask`` and return its 4 bytes."""
+def read_key(mask):
+    """Check ``mask`` and return its 4 bytes: ``ValueError`` unless it holds exactly 4 bytes
+    (RFC 6455 §5.3; websockets' ``apply_mask`` contract), ``TypeError`` for a non-buffer.
+    The one check of a caller-supplied key in the pure twins (``read_key`` of
+    ``_mask_c.pxd`` in the compiled ones), so they all say the same."""
     key = _raw(mask, "mask")
     if len(key) != 4:
         raise ValueError("mask must contain 4 bytes, not %d" % len(key))
@@ -70,7 +73,7 @@ def _phase(offset):
 def _rotated_key(mask, offset):
     """The key rotated so that it starts with the byte that applies to payload byte
     ``offset`` (mask checked first, then offset)."""
-    key = _key(mask)
+    key = read_key(mask)
     phase = _phase(offset)
     return key[phase:] + key[:phase] if phase else key
 
@@ -106,7 +109,7 @@ def apply_mask(data, mask):
     ``mask`` is exactly 4 bytes, ``TypeError`` for an argument that is not a buffer.
     """
     data = _raw(data, "data")
-    return _xor(data, _key(mask))
+    return _xor(data, read_key(mask))
 
 
 def mask_inplace(buffer, mask, offset=0):

@@ -19,7 +19,7 @@ from libc.string cimport memcpy
 
 from wscodec._buffer cimport acquire_read
 from wscodec._frames_c cimport Frame, FrameDecoder, draw_key, frame_header, header_size, parse_header, write_header
-from wscodec._mask_c cimport mask_copy
+from wscodec._mask_c cimport MASK_NOGIL_THRESHOLD, mask_copy
 from wscodec._utf8_c cimport UTF8_ACCEPT, UTF8_REJECT, Utf8State, utf8_feed, utf8_finish, utf8_init
 
 import types
@@ -63,8 +63,6 @@ cdef enum:
     OP_PING = 0x9
     OP_PONG = 0xA
 
-# Unmasking more than this releases the GIL (as the frame layer does).
-cdef Py_ssize_t NOGIL_THRESHOLD = 256 * 1024
 
 cdef object _ProtocolError = ProtocolError
 cdef object _InvalidPayload = InvalidPayload
@@ -395,7 +393,7 @@ cdef class MessageDecoder:
         payload = PyBytes_FromStringAndSize(NULL, n)  # hot: allow (the frame's payload object)
         dst = <unsigned char *>PyBytes_AS_STRING(payload)  # hot: allow (macro: the object's data pointer)
         if h.masked:
-            if n >= NOGIL_THRESHOLD:
+            if n >= MASK_NOGIL_THRESHOLD:
                 with nogil:  # hot: allow (the GIL is released once per frame, from 256 KiB on)
                     mask_copy(dst, p, n, h.key, 0)
             else:

@@ -19,6 +19,11 @@ On x86-64 each level includes the ones before it: a concern uses its best kernel
 below the chosen level (the UTF-8 validator has ``ssse3`` and ``avx2`` kernels, since its
 table lookups need ``pshufb``; under ``sse2`` it runs its scalar kernel).
 
+Each compiled module with kernels (``_mask_c``, ``_utf8_c``) describes them to a
+:class:`Kernels` object, which answers its ``kernels()``, ``kernel()`` and ``_set_kernel()``
+and installs the kernel the chosen level allows at import; the module keeps only the C
+function pointer, set through the ``install`` callable it hands over.
+
 ``WSCODEC_SIMD=<level>`` forces a level, for tests and benchmarks.  A level this CPU (or this
 build) cannot run, or an unknown name, is not an error: a ``RuntimeWarning`` says so and the
 best level available is used.  (Under a warnings filter that turns warnings into errors,
@@ -28,7 +33,7 @@ the import then raises.)
 import os
 import warnings
 
-__all__ = ["LEVELS", "KERNELS", "choose", "level", "kernel_for"]
+__all__ = ["LEVELS", "KERNELS", "Kernels", "choose", "level", "kernel_for"]
 
 #: Level names, indexed by their ``WSC_LEVEL_*`` bit number in ``simd/cpu.h``.
 LEVELS = ("none", "sse2", "ssse3", "avx2", "neon")
@@ -95,3 +100,58 @@ def kernel_for(chosen, kernels):
             usable = [name for name in allowed if name in kernels]
             return usable[-1] if usable else "none"
     return "none"
+
+
+class Kernels:
+    """The kernels of one concern of a compiled module: which ones this CPU and build can run,
+    which one is in use, and switching between them.
+
+    ``concern`` is the key in :data:`KERNELS` ("mask", "utf8"), ``title`` names the kernels in
+    error messages ("masking", "UTF-8").  ``cpu_levels`` is ``wsc_cpu_levels()``;
+    ``has_kernel(number)`` says whether the module has a kernel for level ``number`` (a
+    ``WSC_LEVEL_*`` bit number), and ``install(number)`` makes it the one the module's C code
+    calls.  The module exposes :meth:`kernels`, :meth:`kernel` and :meth:`set_kernel` (as
+    ``_set_kernel``, for tests and benchmarks only) and calls :meth:`start` at import.
+    """
+
+    def __init__(self, concern, title, cpu_levels, has_kernel, install):
+        self._concern = concern
+        self._title = title
+        self._cpu_levels = cpu_levels
+        self._install = install
+        self._names = tuple(
+            name
+            for number, name in enumerate(LEVELS)
+            if (cpu_levels >> number) & 1 and has_kernel(number)
+        )
+
+    def kernels(self):
+        """The kernels this CPU and build can run, ``"none"`` (scalar C) first."""
+        return self._names
+
+    def kernel(self):
+        """The name of the kernel in use (``"avx2"``, ``"neon"``, ``"none"``...)."""
+        return KERNELS[self._concern]
+
+    def number(self, name):
+        """The ``WSC_LEVEL_*`` number of the kernel ``name``; ``ValueError`` if this CPU
+        cannot run it."""
+        if name not in self._names:
+            raise ValueError(
+                "%s kernel %r is not available here (have: %s)"
+                % (self._title, name, ", ".join(self._names))
+            )
+        return LEVELS.index(name)
+
+    def set_kernel(self, name):
+        """Use the kernel ``name`` from now on (tests and benchmarks only; ``ValueError`` if
+        this CPU cannot run it).  Returns the name of the kernel used before."""
+        number = self.number(name)
+        previous = KERNELS.get(self._concern, "none")
+        self._install(number)
+        KERNELS[self._concern] = name
+        return previous
+
+    def start(self):
+        """Install the best kernel the process's level (:func:`choose`) allows."""
+        self.set_kernel(kernel_for(choose(self._cpu_levels), self._names))

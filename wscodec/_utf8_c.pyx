@@ -45,10 +45,8 @@ cdef extern from "utf8_simd.h" nogil:
     int wsc_cpu_levels() noexcept
     wsc_utf8_fn wsc_utf8_kernel(int level) noexcept
 
-# Inputs at least this long are checked with the GIL released (the release and reacquire
-# cost well under a microsecond; checking 32 KiB takes a few).
-NOGIL_THRESHOLD = 32768
-cdef Py_ssize_t _NOGIL_THRESHOLD = NOGIL_THRESHOLD
+# Inputs at least this long are checked with the GIL released (why this size: _utf8_c.pxd).
+NOGIL_THRESHOLD = UTF8_NOGIL_THRESHOLD
 
 # DFA states, as bit offsets of their 6-bit field in a table row.
 cdef enum:
@@ -358,7 +356,7 @@ def validate_utf8(data):
         # cheapest path for the short texts most messages are).
         s = <const unsigned char *>PyBytes_AS_STRING(data)
         n = PyBytes_GET_SIZE(data)
-        if n >= _NOGIL_THRESHOLD:
+        if n >= UTF8_NOGIL_THRESHOLD:
             with nogil:
                 r = utf8_check(s, n)
         else:
@@ -366,7 +364,7 @@ def validate_utf8(data):
         return r == UTF8_ACCEPT
     acquire_read(data, &view)
     try:
-        if view.len >= _NOGIL_THRESHOLD:
+        if view.len >= UTF8_NOGIL_THRESHOLD:
             with nogil:
                 r = utf8_check(<const unsigned char *>view.buf, view.len)
         else:
@@ -411,7 +409,7 @@ cdef class Utf8Validator:
             if type(data) is bytes:
                 s = <const unsigned char *>PyBytes_AS_STRING(data)
                 n = PyBytes_GET_SIZE(data)
-                if n >= _NOGIL_THRESHOLD:
+                if n >= UTF8_NOGIL_THRESHOLD:
                     with nogil:
                         r = utf8_feed(&self.st, s, n)
                 else:
@@ -419,7 +417,7 @@ cdef class Utf8Validator:
             else:
                 acquire_read(data, &view)
                 try:
-                    if view.len >= _NOGIL_THRESHOLD:
+                    if view.len >= UTF8_NOGIL_THRESHOLD:
                         with nogil:
                             r = utf8_feed(&self.st, <const unsigned char *>view.buf, view.len)
                     else:
@@ -443,36 +441,21 @@ cdef class Utf8Validator:
 
 # ---- kernel choice (Python) ------------------------------------------------------------
 
-# Level names (wscodec._simd.LEVELS) -> WSC_LEVEL_* numbers of simd/cpu.h.
-cdef dict _LEVEL_NUMBERS = {name: number for number, name in enumerate(_simd.LEVELS)}
-cdef int _CPU_LEVELS = wsc_cpu_levels()
-
-
-def kernels():
-    """The UTF-8 kernels this CPU and build can run, ``"none"`` (scalar) first."""
-    out = ["none"]
-    for name, number in _LEVEL_NUMBERS.items():
-        if (_CPU_LEVELS >> number) & 1 and wsc_utf8_kernel(number) != NULL:
-            out.append(name)
-    return tuple(out)
-
-
-def kernel():
-    """The name of the UTF-8 kernel in use: ``"avx2"``, ``"ssse3"``, ``"neon"`` or ``"none"``."""
-    return _simd.KERNELS["utf8"]
-
-
-def _set_kernel(name):
-    """Use the kernel ``name`` from now on (tests and benchmarks only; ``ValueError`` if
-    this CPU cannot run it).  Returns the name of the kernel used before."""
+def _install_kernel(int number):
+    """Make the kernel of level ``number`` the one ``_run`` uses (for ``_KERNELS``); level 0
+    has none: the scalar DFA alone."""
     global _simd_kernel
-    if name not in kernels():
-        raise ValueError("UTF-8 kernel %r is not available here (have: %s)"
-                         % (name, ", ".join(kernels())))
-    previous = _simd.KERNELS.get("utf8", "none")
-    _simd_kernel = NULL if name == "none" else wsc_utf8_kernel(_LEVEL_NUMBERS[name])
-    _simd.KERNELS["utf8"] = name
-    return previous
+    _simd_kernel = wsc_utf8_kernel(number) if number else NULL
+
+
+# Which kernels this CPU runs, which one is in use, switching (shared with _mask_c).  Level 0
+# ("none") is the scalar DFA, always there.
+_KERNELS = _simd.Kernels("utf8", "UTF-8", wsc_cpu_levels(),
+                         lambda number: number == 0 or wsc_utf8_kernel(number) != NULL,
+                         _install_kernel)
+kernels = _KERNELS.kernels
+kernel = _KERNELS.kernel
+_set_kernel = _KERNELS.set_kernel
 
 
 def _simd_prefix(name, data):
@@ -483,8 +466,8 @@ def _simd_prefix(name, data):
         raise ValueError("no SIMD UTF-8 kernel %r here" % (name,))
     if type(data) is not bytes:
         raise TypeError("data must be bytes")
-    cdef wsc_utf8_fn fn = wsc_utf8_kernel(_LEVEL_NUMBERS[name])
+    cdef wsc_utf8_fn fn = wsc_utf8_kernel(_KERNELS.number(name))
     return fn(<const unsigned char *>PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))
 
 
-_set_kernel(_simd.kernel_for(_simd.choose(_CPU_LEVELS), kernels()))
+_KERNELS.start()

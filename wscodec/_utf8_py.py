@@ -137,6 +137,33 @@ def _feed(state, view):
     return state
 
 
+def _rejected_at(state, view):
+    """The index in ``view`` of the byte at which the machine, run from ``state``, rejects
+    (``len(view)`` if it does not): the first byte no valid text can continue with."""
+    table = _TABLE
+    n = len(view)
+    i = 0
+    # Finish a character left open by the previous piece, byte by byte.
+    while i < n and state != _ACCEPT:
+        state = table[state][view[i]]
+        if state == _REJECT:
+            return i
+        i += 1
+    # Skip the whole characters the decoder accepts; from the first byte it refuses or holds
+    # back, at most one character's bytes remain before the machine rejects.
+    try:
+        _, consumed = _decode(view[i:], "strict", False)
+    except UnicodeDecodeError as exc:
+        consumed = exc.start
+    i += consumed
+    while i < n:
+        state = table[state][view[i]]
+        if state == _REJECT:
+            return i
+        i += 1
+    return n
+
+
 class Utf8Validator:
     """Incremental UTF-8 validator for a text arriving in pieces (RFC 6455 §5.6 fragments).
 

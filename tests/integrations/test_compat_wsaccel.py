@@ -5,7 +5,8 @@ import array
 import os
 
 import pytest
-from _peers import require
+from _peers import have, require
+from _utf8_oracle import viable
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -93,7 +94,8 @@ def test_abnf_mask_accepts_str_and_none(compat):
 
 
 def test_large_payload_released_gil_path(compat):
-    data = os.urandom((1 << 16) + 13)
+    # Past the compiled modules' GIL-release threshold for masking (256 KiB, at most 1 MiB).
+    data = os.urandom((1 << 20) + 13)
     masker = compat.XorMaskerSimple(KEY)
     assert masker.process(data) == reference_mask(data, KEY)
     assert masker.pointer() == len(data)
@@ -223,6 +225,62 @@ def test_validator_long_input(compat):
     bad = text + b"\xed\xbf\xbf" + text
     res = compat.Utf8Validator().validate(bad)
     assert res == (False, False, len(text) + 1, len(text) + 1)
+
+
+# Invalid sequences and where they become invalid: the index wsaccel reports is the first byte
+# after which the text can no longer be valid (computed by the oracle, not by the code).
+BAD_TAILS = [b"\x80", b"\xc0\xaf", b"\xed\xa0\x80", b"\xe0\x9f\xbf", b"\xf0\x8f\xbf\xbf",
+             b"\xf4\x90\x80\x80", b"\xf5", b"\xe4\xb8A", b"\xf0\x9f\x98"]
+
+
+def _first_refused(tail):
+    return next(k for k in range(len(tail) + 1) if not viable(tail[: k + 1]))
+
+
+def _validators(compat):
+    out = [compat.Utf8Validator()]
+    if have("wsaccel.utf8validator"):
+        import wsaccel.utf8validator
+
+        out.append(wsaccel.utf8validator.Utf8Validator())
+    return out
+
+
+@pytest.mark.parametrize("prefix", [b"a", "\u4e2d".encode()], ids=["ascii", "cjk"])
+@pytest.mark.parametrize("size", [0, 1, 255, 256, 257, 4099, (1 << 18) + 1, (1 << 20) + 2])
+def test_validator_reports_the_rejected_byte_anywhere(compat, prefix, size):
+    # Valid text of about ``size`` bytes, then an invalid sequence: around the 256-byte blocks
+    # the compiled twin re-feeds to find the byte, and past its GIL-release threshold.
+    head = prefix * (size // len(prefix))
+    for tail in BAD_TAILS:
+        if tail == b"\xf0\x9f\x98":
+            # Not invalid yet: valid so far, ending inside a character.
+            expected = (True, False, len(head) + 3, len(head) + 3)
+        else:
+            at = len(head) + _first_refused(tail)
+            expected = (False, False, at, at)
+        for v in _validators(compat):
+            assert v.validate(head + tail) == expected, (type(v).__module__, tail, size)
+            if len(tail) == 1:
+                continue  # (no split inside it; wsaccel answers an empty chunk after a
+                # rejection with valid=True, where ours stays False until reset())
+            # Split inside the text, then inside the bad sequence: indexes count per chunk.
+            v.reset()
+            cut = len(head) // len(prefix) // 2 * len(prefix)
+            first = v.validate(head[:cut])
+            assert first == (True, True, cut, cut)
+            second = v.validate(head[cut:] + tail[:1])
+            third = v.validate(tail[1:])
+            if not expected[0]:
+                at = expected[2]
+                if at < len(head) + 1:
+                    assert second == (False, False, at - cut, at)
+                    assert third == (False, False, 0, at)
+                else:
+                    assert second[:2] == (True, False)
+                    assert third == (False, False, at - len(head) - 1, at)
+            else:
+                assert third == expected[:2] + (2, len(head) + 3)
 
 
 # --- wscodec.compat.wsaccel ---------------------------------------------------------------

@@ -2,10 +2,14 @@
 
 wsaccel's stateful maskers and incremental UTF-8 validator (autobahn's have the same API),
 and the ``(mask, data)`` masking function tornado and websocket-client call.  This is the
-readable twin of ``wscodec.compat._compat_c`` and behaves identically.
+readable twin of ``wscodec.compat._compat_c`` and behaves identically.  Everything runs on
+the codec's pure twins: the key check of ``_mask_py``, the UTF-8 machine of ``_utf8_py``.
 """
 
 import sys
+
+from .._mask_py import read_key
+from .._utf8_py import _ACCEPT, _REJECT, _feed, _rejected_at
 
 __all__ = [
     "websocket_mask",
@@ -31,13 +35,6 @@ def _raw(obj):
         return view.tobytes()
 
 
-def _read_key(mask):
-    key = _raw(mask)
-    if len(key) != 4:
-        raise ValueError("mask must be exactly 4 bytes, got %d" % len(key))
-    return key
-
-
 def _masked(data, key, offset):
     """``data`` XOR the 4-byte key (RFC 6455 §5.3), ``offset`` bytes into the payload."""
     data = _raw(data)
@@ -59,7 +56,7 @@ def websocket_mask(mask, data):
     The argument order of tornado's ``_websocket_mask``; ``ValueError`` unless the key is
     exactly 4 bytes, ``TypeError`` for non-buffers.
     """
-    return _masked(data, _read_key(mask), 0)
+    return _masked(data, read_key(mask), 0)
 
 
 def abnf_mask(mask_key, data):
@@ -73,7 +70,7 @@ def abnf_mask(mask_key, data):
         data = data.encode("latin-1")
     if isinstance(mask_key, str):
         mask_key = mask_key.encode("latin-1")
-    return _masked(data, _read_key(mask_key), 0)
+    return _masked(data, read_key(mask_key), 0)
 
 
 class XorMaskerNull:
@@ -103,7 +100,7 @@ class XorMaskerSimple:
     __slots__ = ("_key", "_ptr")
 
     def __init__(self, mask):
-        self._key = _read_key(mask)
+        self._key = read_key(mask)
         self._ptr = 0
 
     def pointer(self):
@@ -127,76 +124,9 @@ def createXorMasker(mask, length=None):
 
 
 # --- UTF-8 (RFC 3629 §4) -------------------------------------------------------------------
-# A byte-at-a-time automaton whose states say what the next byte must be, so a failure is
-# reported at the first byte that cannot continue any valid text (the index wsaccel and
-# autobahn report), and a chunk may end anywhere inside a character.
-S_ACCEPT = 0  # between characters
-S_TAIL1 = 1  # one continuation byte 80..BF to go
-S_TAIL2 = 2  # two to go
-S_TAIL3 = 3  # three to go
-S_E0 = 4  # after E0: A0..BF (no overlong 3-byte forms), then one more
-S_ED = 5  # after ED: 80..9F (no surrogates D800..DFFF), then one more
-S_F0 = 6  # after F0: 90..BF (no overlong 4-byte forms), then two more
-S_F4 = 7  # after F4: 80..8F (nothing above U+10FFFF), then two more
-S_REJECT = 8
-
-
-def _lead(b):
-    if b < 0x80:
-        return S_ACCEPT
-    if b < 0xC2:  # stray continuation byte, or C0/C1 (always overlong)
-        return S_REJECT
-    if b < 0xE0:
-        return S_TAIL1
-    if b == 0xE0:
-        return S_E0
-    if b == 0xED:
-        return S_ED
-    if b < 0xF0:
-        return S_TAIL2
-    if b == 0xF0:
-        return S_F0
-    if b < 0xF4:
-        return S_TAIL3
-    if b == 0xF4:
-        return S_F4
-    return S_REJECT  # F5..FF never appear in UTF-8
-
-
-# state -> (lowest allowed byte, highest allowed byte, next state)
-_TAILS = {
-    S_TAIL1: (0x80, 0xBF, S_ACCEPT),
-    S_TAIL2: (0x80, 0xBF, S_TAIL1),
-    S_TAIL3: (0x80, 0xBF, S_TAIL2),
-    S_E0: (0xA0, 0xBF, S_TAIL1),
-    S_ED: (0x80, 0x9F, S_TAIL1),
-    S_F0: (0x90, 0xBF, S_TAIL2),
-    S_F4: (0x80, 0x8F, S_TAIL2),
-}
-
-
-def _run(state, data):
-    """Advance ``state`` over ``data``: ``(state, index)``, index of the rejected byte or
-    ``len(data)``."""
-    n = len(data)
-    i = 0
-    while i < n:
-        if state == S_ACCEPT:
-            # Skip an ASCII run in one C-level scan.
-            j = i
-            while j < n and data[j] < 0x80:
-                j += 1
-            i = j
-            if i == n:
-                break
-            state = _lead(data[i])
-        else:
-            low, high, nxt = _TAILS[state]
-            state = nxt if low <= data[i] <= high else S_REJECT
-        if state == S_REJECT:
-            return state, i
-        i += 1
-    return state, n
+# wsaccel and autobahn report where a text failed: the index of the first byte that cannot
+# continue any valid text.  The codec's machine fails fast at exactly that byte; a rejected
+# chunk is run again from the state before it to find the byte (only on the failure path).
 
 
 class Utf8Validator:
@@ -212,22 +142,21 @@ class Utf8Validator:
     __slots__ = ("_state", "_total")
 
     def __init__(self):
-        self._state = S_ACCEPT
+        self._state = _ACCEPT
         self._total = 0
 
     def reset(self):
-        self._state = S_ACCEPT
+        self._state = _ACCEPT
         self._total = 0
 
     def validate(self, data):
-        if self._state == S_REJECT:
+        before = self._state
+        if before == _REJECT:
             return (False, False, 0, self._total)
-        data = _raw(data)
-        if self._state == S_ACCEPT and data.isascii():
-            i = len(data)
-        else:
-            self._state, i = _run(self._state, data)
+        with memoryview(_raw(data)) as view:
+            self._state = state = _feed(before, view)
+            i = _rejected_at(before, view) if state == _REJECT else len(view)
         self._total += i
-        if self._state == S_REJECT:
+        if state == _REJECT:
             return (False, False, i, self._total)
-        return (True, self._state == S_ACCEPT, i, self._total)
+        return (True, state == _ACCEPT, i, self._total)

@@ -4,7 +4,7 @@
 # ``take_payload`` removes a whole frame from a websockets ``StreamReader`` buffer and
 # returns its payload unmasked in a single pass (websockets itself copies the payload out of
 # the buffer, then masks it into a second copy).  ``build_frame`` writes a frame's header,
-# key and masked payload into one new ``bytes``.
+# key and masked payload into one new ``bytes`` (through the frame codec's C API).
 
 from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE
 from cpython.buffer cimport PyBuffer_Release
@@ -12,7 +12,8 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from libc.string cimport memcpy
 
 from wscodec._buffer cimport acquire_read
-from wscodec._mask_c cimport MASK_NOGIL_THRESHOLD, mask_copy
+from wscodec._frames_c cimport build_frame as frame_bytes
+from wscodec._mask_c cimport MASK_NOGIL_THRESHOLD, mask_copy, read_key
 
 __all__ = ["take_payload", "build_frame"]
 
@@ -58,51 +59,16 @@ def take_payload(bytearray buf, Py_ssize_t header, Py_ssize_t length, bint maske
 def build_frame(int head1, data, key):
     """A whole frame: ``head1`` (FIN, RSV, opcode), the length (§5.2, minimal encoding),
     then, when ``key`` is 4 bytes, the key and the payload masked with it (§5.3);
-    ``key=None`` sends the payload as is."""
+    ``key=None`` sends the payload as is.  Written by the frame codec's ``build_frame``
+    (``_frames_c.pxd``), as ``encode_frame`` writes it."""
     cdef Py_buffer view
-    cdef Py_buffer kview
-    cdef Py_ssize_t n, header, i
-    cdef bint masked = key is not None
-    cdef bytes out
-    cdef unsigned char *dst
     cdef unsigned char k[4]
-    if masked:
-        acquire_read(key, &kview)
-        try:
-            if kview.len != 4:
-                raise ValueError("mask must be exactly 4 bytes")
-            memcpy(k, kview.buf, 4)
-        finally:
-            PyBuffer_Release(&kview)
+    cdef const unsigned char *keyp = NULL
+    if key is not None:
+        read_key(key, k)
+        keyp = k
     acquire_read(data, &view)
     try:
-        n = view.len
-        header = 2 if n < 126 else (4 if n < 65536 else 10)
-        out = PyBytes_FromStringAndSize(NULL, header + (4 if masked else 0) + n)
-        dst = <unsigned char *>PyBytes_AS_STRING(out)
-        # hot: begin websockets build frame
-        dst[0] = <unsigned char>head1
-        if header == 2:
-            dst[1] = <unsigned char>n
-        elif header == 4:
-            dst[1] = 126
-            dst[2] = <unsigned char>(n >> 8)
-            dst[3] = <unsigned char>n
-        else:
-            dst[1] = 127
-            for i in range(8):
-                dst[2 + i] = <unsigned char>((<unsigned long long>n) >> (56 - 8 * i))
-        if masked:
-            dst[1] |= 0x80
-            memcpy(dst + header, k, 4)
-            if n >= MASK_NOGIL_THRESHOLD:
-                with nogil:  # hot: allow (the GIL is released once per frame, from 256 KiB on)
-                    mask_copy(dst + header + 4, <const unsigned char *>view.buf, n, k, 0)
-            else:
-                mask_copy(dst + header + 4, <const unsigned char *>view.buf, n, k, 0)
-        else:
-            memcpy(dst + header, view.buf, n)
-        # hot: end
+        return frame_bytes(<unsigned char>head1, <const unsigned char *>view.buf, view.len, keyp)
     finally:
         PyBuffer_Release(&view)
-    return out

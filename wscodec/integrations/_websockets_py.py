@@ -2,12 +2,11 @@
 
 The readable twin of ``wscodec.integrations._websockets_c``: ``take_payload`` removes a whole frame from
 a websockets ``StreamReader`` buffer and returns its payload unmasked; ``build_frame``
-writes a frame's header, key and masked payload.
+writes a frame's header, key and masked payload (with the frame codec's header writer).
 """
 
-import struct
-
-from .._mask_py import apply_mask
+from .._frames_py import _header
+from .._mask_py import apply_mask, read_key
 
 __all__ = ["take_payload", "build_frame"]
 
@@ -32,22 +31,14 @@ def take_payload(buf, header, length, masked):
 def build_frame(head1, data, key):
     """A whole frame: ``head1`` (FIN, RSV, opcode), the length (§5.2, minimal encoding),
     then, when ``key`` is 4 bytes, the key and the payload masked with it (§5.3);
-    ``key=None`` sends the payload as is."""
+    ``key=None`` sends the payload as is.  The header is the frame codec's (``_header``,
+    as ``encode_frame`` writes it)."""
     if key is not None:
-        key = bytes(memoryview(key))
-        if len(key) != 4:
-            raise ValueError("mask must be exactly 4 bytes")
+        key = read_key(key)
     if isinstance(data, str):
         raise TypeError("a bytes-like object is required, not 'str'")
     data = memoryview(data).tobytes()
-    n = len(data)
-    bit = 0x80 if key is not None else 0
-    if n < 126:
-        head = struct.pack("!BB", head1, bit | n)
-    elif n < 65536:
-        head = struct.pack("!BBH", head1, bit | 126, n)
-    else:
-        head = struct.pack("!BBQ", head1, bit | 127, n)
+    head = _header(head1, len(data), key)
     if key is None:
         return head + data
-    return head + key + apply_mask(data, key)
+    return head + apply_mask(data, key)
