@@ -23,8 +23,8 @@ from wscodec._mask_c cimport mask_copy
 from wscodec._utf8_c cimport UTF8_ACCEPT, UTF8_REJECT, Utf8State, utf8_feed, utf8_finish, utf8_init
 
 import types
-import zlib
 
+from wscodec import _deflate
 from wscodec._constants import DEFAULT_MAX_MESSAGE_SIZE
 from wscodec._deflate_params import PerMessageDeflate
 from wscodec._errors import BUSY_MESSAGE, InvalidPayload, PayloadTooBig, ProtocolError
@@ -73,9 +73,8 @@ cdef object _TextMessage = TextMessage
 cdef object _BinaryMessage = BinaryMessage
 cdef object _Ping = Ping
 cdef object _Pong = Pong
-cdef object _Z_SYNC_FLUSH = zlib.Z_SYNC_FLUSH
-cdef object _zlib_error = zlib.error
-cdef object _decompressobj = zlib.decompressobj
+cdef object _Z_SYNC_FLUSH = _deflate.Z_SYNC_FLUSH
+cdef object _decompressobj = _deflate.decompressobj
 cdef bytes _TAIL = DEFLATE_TAIL
 
 
@@ -525,7 +524,7 @@ cdef class MessageDecoder:
                     if not data and PyBytes_GET_SIZE(chunk) < want:
                         break
                 out = pieces[0] if len(pieces) == 1 else b"".join(pieces)
-        except _zlib_error as exc:
+        except _deflate.errors as exc:
             raise _InvalidPayload(1007, "corrupt compressed data: %s (RFC 7692 §7.2.2)" % exc) from None
         if fin and (self._inflate_reset or z.eof):
             # RFC 7692 §7.1.1: without context takeover the peer starts each message with

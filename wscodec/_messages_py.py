@@ -8,9 +8,9 @@ The compiled twin must behave identically: the same events, the same exception c
 the same close codes, raised at the same point of the input.
 """
 
-import zlib
 from _thread import allocate_lock as _allocate_lock
 
+from . import _deflate
 from ._constants import DEFAULT_MAX_MESSAGE_SIZE
 from ._deflate_params import PerMessageDeflate
 from ._errors import BUSY_MESSAGE, InvalidPayload, PayloadTooBig, ProtocolError
@@ -86,8 +86,8 @@ def new_compressor(deflate, client):
     """
     bits = deflate.window_bits(client)
     if bits == 8:
-        return zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -9, 8, zlib.Z_HUFFMAN_ONLY)
-    return zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -bits)
+        return _deflate.compressobj(-9, _deflate.Z_HUFFMAN_ONLY)
+    return _deflate.compressobj(-bits)
 
 
 def _nbytes(data):
@@ -255,7 +255,7 @@ class MessageDecoder:
         """Inflate one fragment of a compressed message (RFC 7692 §7.2.2), bounded by the limit."""
         z = self._inflater
         if z is None:
-            z = self._inflater = zlib.decompressobj(-self._inflate_bits)
+            z = self._inflater = _deflate.decompressobj(-self._inflate_bits)
         elif z.eof and payload:
             # A BFINAL block (RFC 7692 §7.2.3.4) ended the stream earlier in this message;
             # compressed data after it would be silently lost.
@@ -284,7 +284,7 @@ class MessageDecoder:
                     if not data and len(chunk) < want:
                         break
                 out = pieces[0] if len(pieces) == 1 else b"".join(pieces)
-        except zlib.error as exc:
+        except _deflate.errors as exc:
             raise InvalidPayload(1007, "corrupt compressed data: %s (RFC 7692 §7.2.2)" % exc) from None
         if fin and (self._inflate_reset or z.eof):
             # RFC 7692 §7.1.1: without context takeover the peer starts each message with
@@ -411,7 +411,7 @@ class MessageEncoder:
             z = self._compressor = new_compressor(self._deflate, self._client)
         # RFC 7692 §7.2.1: compress, flush to a byte boundary with an empty stored block,
         # and remove its 00 00 ff ff tail.
-        out = z.compress(payload) + z.flush(zlib.Z_SYNC_FLUSH)
+        out = z.compress(payload) + z.flush(_deflate.Z_SYNC_FLUSH)
         if out.endswith(DEFLATE_TAIL):
             out = out[:-4]
         if self._compress_reset:
