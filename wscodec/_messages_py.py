@@ -39,14 +39,16 @@ DEFLATE_TAIL = b"\x00\x00\xff\xff"
 #: Inflated output is produced at most this many bytes per zlib call (and never more than
 #: the message may still hold, plus one), so a small compressed payload ("zip bomb") never
 #: makes zlib allocate beyond max_message_size.
-INFLATE_CHUNK = 256 * 1024
+INFLATE_CHUNK = 1024 * 1024
 
 #: Compressed input is handed to zlib at most this many bytes per call.  A call stopped by
 #: the output bound copies the input it has not read (``unconsumed_tail``) to be handed over
 #: again; a bounded slice keeps that copy small, where handing over the whole rest of a large
 #: payload after every piece of output made inflating quadratic.  INFLATE_CHUNK / INFLATE_SLICE
-#: = 16 bounds the input handed over again to 1/16 of the output (SECURITY.md).
-INFLATE_SLICE = 16 * 1024
+#: = 16 bounds the input handed over again to 1/16 of the output (SECURITY.md).  Messages
+#: without a limit go the same way: one unbounded call would hold up to three times the
+#: message while zlib assembles its output, the bounded pieces and their join hold two.
+INFLATE_SLICE = 64 * 1024
 
 #: Room of a message without a limit.
 _UNBOUNDED = sys.maxsize
