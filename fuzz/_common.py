@@ -24,6 +24,11 @@ with atheris.instrument_imports():
     from wscodec import handshake  # noqa: F401
     from wscodec import _frames_py, _mask_py, _messages_py, _utf8_py  # noqa: F401
 
+import tracemalloc  # noqa: E402
+import zlib  # noqa: E402
+
+from wscodec import _deflate  # noqa: E402
+
 ProtocolError = _errors.ProtocolError
 
 
@@ -141,6 +146,122 @@ def same_kind(whole, split_outcome, data):
 
 
 BUFFER_TYPES = (bytes, bytearray, memoryview)
+
+
+# -- the resource oracle (SECURITY.md, "Resource bounds") -----------------------------------
+
+#: The documented allowances: a frame object per frame, a constant for zlib's state and one
+#: output piece, and the input handed to zlib again per byte of output.
+MEMORY_PER_FRAME = 256
+MEMORY_SLACK = 1 << 20
+REFEED_PER_OUTPUT = 1 / 16
+
+
+class _Counts:
+    __slots__ = ("fed", "produced")
+
+    def __init__(self):
+        self.fed = self.produced = 0
+
+
+class _CountingInflater:
+    """A zlib decompressor counting the bytes handed to it and the bytes it returns."""
+
+    __slots__ = ("_z",)
+
+    def __init__(self, wbits):
+        self._z = zlib.decompressobj(wbits)
+
+    def decompress(self, data, max_length=0):
+        COUNTS.fed += memoryview(data).nbytes
+        out = self._z.decompress(data, max_length)
+        COUNTS.produced += len(out)
+        return out
+
+    @property
+    def eof(self):
+        return self._z.eof
+
+    @property
+    def unused_data(self):
+        return self._z.unused_data
+
+    @property
+    def unconsumed_tail(self):
+        return self._z.unconsumed_tail
+
+
+class _CountingZlib:
+    """The deflate backend the harnesses run with: stdlib zlib, decompressors counting."""
+
+    error = zlib.error
+    compressobj = staticmethod(zlib.compressobj)
+    decompressobj = staticmethod(_CountingInflater)
+
+
+COUNTS = _Counts()
+
+
+#: Memory is traced for one input in MEMORY_SAMPLE (chosen by a hash of the input, so a saved
+#: input replays the same way): tracing every allocation slows the harness about fivefold.
+MEMORY_SAMPLE = 8
+
+
+def watch_resources():
+    """Count inflater bytes from now on (call once, before fuzzing)."""
+    _deflate.set_backend(_CountingZlib())
+
+
+def bounded(label, data, limit, feed, drive):
+    """``drive(feed)``'s outcome, after checking what it cost against the documented bounds.
+
+    ``feed`` is the decoder's ``feed``, ``data`` every byte it is given, ``limit`` its
+    ``max_message_size``.  Output of the inflater: at most the message bytes delivered plus
+    ``limit + 1`` (the one message that may be open or refused when the input ends).  Input
+    handed to it: at most the bytes received, 4 appended per message (a message takes at least
+    a 2-byte header: at most 2 per byte received) and 1/16 of the output.  Peak memory: the
+    bytes received, twice what the messages hold, 256 bytes per frame (at most one per 2
+    bytes received) and 1 MiB, checked on one input in ``MEMORY_SAMPLE``.  A violation is a
+    finding.
+    """
+    delivered = 0
+
+    def counting_feed(chunk):
+        nonlocal delivered
+        events = feed(chunk)
+        for event in events:
+            value = getattr(event, "data", None)
+            if isinstance(value, str):
+                delivered += len(value.encode("utf-8"))
+            elif value is not None:
+                delivered += len(value)
+        return events
+
+    COUNTS.fed = COUNTS.produced = 0
+    traced = zlib.crc32(data) % MEMORY_SAMPLE == 0
+    if traced:
+        tracemalloc.start()
+        try:
+            result = drive(counting_feed)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    else:
+        result = drive(counting_feed)
+        peak = 0
+    received = len(data)
+    produced = COUNTS.produced
+    if limit is not None and produced > delivered + limit + 1:
+        raise AssertionError("%s: inflated %d bytes, %d delivered, limit %d, on %r"
+                             % (label, produced, delivered, limit, data[:200]))
+    if COUNTS.fed > 3 * received + produced * REFEED_PER_OUTPUT:
+        raise AssertionError("%s: handed %d bytes to zlib for %d received, %d inflated, on %r"
+                             % (label, COUNTS.fed, received, produced, data[:200]))
+    held = max(produced, received)
+    if peak > received + 2 * held + MEMORY_PER_FRAME * (received // 2 + 1) + MEMORY_SLACK:
+        raise AssertionError("%s: peak memory %d bytes for %d received, %d inflated, on %r"
+                             % (label, peak, received, produced, data[:200]))
+    return result
 
 
 def run(test_one):

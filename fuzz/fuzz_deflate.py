@@ -2,12 +2,13 @@
 
 The agreement's parameters come from the input; compressed payloads are whatever the fuzzer
 makes of the seeds (RFC 7692 §7.2.3 examples), so corrupt streams, BFINAL blocks, stored
-blocks and inflation past the limit are all reachable.
+blocks and inflation past the limit are all reachable.  Each decode is also held to the
+resource bounds (``_common.bounded``): bytes handed to zlib, bytes it returns and peak memory.
 
     python fuzz/fuzz_deflate.py fuzz/corpus/deflate -max_total_time=60
 """
 
-from _common import BUFFER_TYPES, Reader, outcome, run, same, same_kind, split, twins
+from _common import BUFFER_TYPES, Reader, bounded, outcome, run, same, same_kind, split, twins, watch_resources
 
 import wscodec
 
@@ -16,7 +17,10 @@ compiled, pure = twins("messages")
 
 def decode(module, data, cuts, client, limit, deflate, buffer_type):
     decoder = module.MessageDecoder(client=client, max_message_size=limit, deflate=deflate)
-    return outcome(decoder.feed, split(data, cuts), buffer_type)
+    # The resource oracle: inflater input and output and peak memory within the bounds
+    # SECURITY.md documents ("Compressed messages"), or the input is a finding.
+    return bounded(module.__name__, data, limit, decoder.feed,
+                   lambda feed: outcome(feed, split(data, cuts), buffer_type))
 
 
 def test_one(raw):
@@ -46,4 +50,5 @@ def test_one(raw):
 
 
 if __name__ == "__main__":
+    watch_resources()
     run(test_one)

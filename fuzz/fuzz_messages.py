@@ -3,14 +3,16 @@
     python fuzz/fuzz_messages.py fuzz/corpus/messages -max_total_time=60
 """
 
-from _common import BUFFER_TYPES, Reader, outcome, run, same, same_kind, split, twins
+from _common import BUFFER_TYPES, Reader, bounded, outcome, run, same, same_kind, split, twins, watch_resources
 
 compiled, pure = twins("messages")
 
 
 def decode(module, data, cuts, client, limit, buffer_type):
     decoder = module.MessageDecoder(client=client, max_message_size=limit)
-    return outcome(decoder.feed, split(data, cuts), buffer_type)
+    # The resource oracle: peak memory within the documented bound (_common.bounded).
+    return bounded(module.__name__, data, limit, decoder.feed,
+                   lambda feed: outcome(feed, split(data, cuts), buffer_type))
 
 
 def test_one(raw):
@@ -30,4 +32,5 @@ def test_one(raw):
 
 
 if __name__ == "__main__":
+    watch_resources()
     run(test_one)

@@ -91,6 +91,83 @@ def test_data_after_bfinal_in_same_message(impl):
     assert client_side(impl).feed(H("4107f348cdc9c90700") + H("8000")) == [TextMessage("Hello")]
 
 
+def _finished(data):
+    """``data`` compressed and ended with a BFINAL block (Z_FINISH), as some peers send it."""
+    z = zlib.compressobj(6, zlib.DEFLATED, -15)
+    return z.compress(data) + z.flush(zlib.Z_FINISH)
+
+
+def _as_fragments(compressed, cuts):
+    """One binary message whose compressed payload is cut at ``cuts`` (RSV1 on the first)."""
+    bounds = [0, *cuts, len(compressed)]
+    pieces = [compressed[a:b] for a, b in zip(bounds, bounds[1:])]
+    return b"".join(
+        raw_frame(BINARY if i == 0 else CONT, p, fin=i == len(pieces) - 1, rsv1=i == 0) for i, p in enumerate(pieces)
+    )
+
+
+def _every_split(compressed):
+    """The message in one frame, in two fragments cut at every position, and byte by byte."""
+    yield _as_fragments(compressed, [])
+    for cut in range(len(compressed) + 1):
+        yield _as_fragments(compressed, [cut])
+    yield _as_fragments(compressed, list(range(1, len(compressed))))
+
+
+@pytest.mark.parametrize(
+    "after",
+    [b"", b"\x00"],
+    ids=["nothing", "empty-stored-block-head"],
+)
+def test_after_bfinal_what_7_2_1_leaves(impl, after):
+    """After a BFINAL block a sender following RFC 7692 §7.2.1 leaves the first byte of an
+    empty stored block, 0x00 (the §7.2.3.4 example); one that skips the block leaves nothing.
+    Both decode, however the message is fragmented."""
+    for wire in _every_split(_finished(b"hello") + after):
+        assert client_side(impl).feed(wire + HELLO) == [BinaryMessage(b"hello"), TextMessage("Hello")], wire.hex()
+
+
+@pytest.mark.parametrize(
+    "after",
+    [
+        b"junk",
+        b"\x01",  # a BFINAL stored-block header: the start of a second stream
+        b"\x00\x00",
+        b"\x00\x00\x00\xff\xff",  # the whole empty stored block, tail not removed
+        H("f248cdc9c90700"),  # more compressed data (§7.2.3.1 "Hello")
+        _finished(b"more"),  # a second complete stream
+    ],
+    ids=["junk", "bfinal-header", "two-zeros", "whole-stored-block", "compressed", "second-stream"],
+)
+def test_data_after_bfinal_is_corrupt(impl, after):
+    """Anything more after the final block would be dropped unseen: corrupt data, 1007
+    (RFC 7692 §7.2.2), in one frame or spread over fragments cut anywhere."""
+    for wire in _every_split(_finished(b"hello") + after):
+        with pytest.raises(InvalidPayload) as info:
+            client_side(impl).feed(wire)
+        assert info.value.close_code == 1007, wire.hex()
+
+
+def test_data_after_bfinal_fails_fast(impl):
+    """The fragment carrying data after the end fails at once, before the message ends."""
+    dec = client_side(impl)
+    assert dec.feed(raw_frame(BINARY, _finished(b"hello") + b"\x00", fin=False, rsv1=True)) == []
+    with pytest.raises(InvalidPayload) as info:
+        dec.feed(raw_frame(CONT, b"\x00", fin=False))
+    assert info.value.close_code == 1007
+
+
+def test_stream_ending_inside_the_appended_tail(impl):
+    """A BFINAL stored-block header as the last byte: the four bytes §7.2.2 appends complete
+    an empty final block, nothing is left over, the message is empty.  A fixed-Huffman final
+    block ending within those bytes leaves some of them unread: refused (1007)."""
+    assert client_side(impl).feed(raw_frame(BINARY, b"\x01", rsv1=True)) == [BinaryMessage(b"")]
+    with pytest.raises(InvalidPayload) as info:
+        client_side(impl).feed(raw_frame(BINARY, b"\x03", rsv1=True))
+    assert info.value.close_code == 1007
+    assert client_side(impl).feed(raw_frame(BINARY, b"\x03\x00", rsv1=True)) == [BinaryMessage(b"")]
+
+
 def test_7_2_3_5_two_blocks(impl):
     assert client_side(impl).feed(H("c10df248050000" "00ffffcac9c90700")) == [TextMessage("Hello")]
 

@@ -23,8 +23,8 @@ from wscodec._mask_c cimport MASK_NOGIL_THRESHOLD, mask_copy
 from wscodec._utf8_c cimport UTF8_ACCEPT, UTF8_REJECT, Utf8State, utf8_feed, utf8_finish, utf8_init
 
 import types
-import zlib
 
+from wscodec import _deflate
 from wscodec._constants import DEFAULT_MAX_MESSAGE_SIZE
 from wscodec._deflate_params import PerMessageDeflate
 from wscodec._errors import BUSY_MESSAGE, InvalidPayload, PayloadTooBig, ProtocolError
@@ -34,6 +34,7 @@ from wscodec._events import BinaryMessage, Close, Ping, Pong, TextMessage, build
 from wscodec._messages_py import (
     DEFLATE_TAIL,
     INFLATE_CHUNK,
+    INFLATE_SLICE,
     check_decoder_args,
     check_deflate,
     frame_limit,
@@ -71,10 +72,12 @@ cdef object _TextMessage = TextMessage
 cdef object _BinaryMessage = BinaryMessage
 cdef object _Ping = Ping
 cdef object _Pong = Pong
-cdef object _Z_SYNC_FLUSH = zlib.Z_SYNC_FLUSH
-cdef object _zlib_error = zlib.error
-cdef object _decompressobj = zlib.decompressobj
+cdef object _Z_SYNC_FLUSH = _deflate.Z_SYNC_FLUSH
+cdef object _decompressobj = _deflate.decompressobj
 cdef bytes _TAIL = DEFLATE_TAIL
+cdef Py_ssize_t _CHUNK = INFLATE_CHUNK
+cdef Py_ssize_t _SLICE = INFLATE_SLICE
+cdef str _AFTER_END = "compressed data after the end of the DEFLATE stream (RFC 7692 §7.2.2)"
 
 
 # -- events ------------------------------------------------------------------------------
@@ -164,6 +167,7 @@ cdef class MessageDecoder:
     cdef object _inflater
     cdef int _inflate_bits
     cdef bint _inflate_reset
+    cdef Py_ssize_t _after_end       # bytes of the open message after the end of its DEFLATE stream
     cdef bint _busy                   # a feed() is under way; another one raises RuntimeError
 
     def __init__(self, *, client=False, max_message_size=DEFAULT_MAX_MESSAGE_SIZE, deflate=None):
@@ -486,50 +490,121 @@ cdef class MessageDecoder:
         return 0
 
     cdef bytes _inflate(self, bytes payload, bint fin):
-        """Inflate one fragment of a compressed message (RFC 7692 §7.2.2), bounded by the limit."""
+        """Inflate one fragment of a compressed message (RFC 7692 §7.2.2), bounded by the limit.
+
+        Input goes to the inflater in slices of at most ``INFLATE_SLICE`` bytes and output
+        comes back in pieces of at most ``INFLATE_CHUNK`` bytes, never more than the message
+        may still hold plus one (to see it overflow).  A call stopped by the output bound
+        returns the input it has not read yet (a copy, at most one slice), which is handed
+        over again: the input handed to the inflater stays within the bytes received plus
+        ``INFLATE_SLICE`` per ``INFLATE_CHUNK`` of output, and the work is linear.
+        """
         cdef object z = self._inflater
         cdef list pieces
-        cdef Py_ssize_t produced, room, want
-        cdef bytes chunk, out
-        cdef object data
+        cdef Py_ssize_t n, pos, produced, room, want, left
+        cdef int ours
+        cdef bint last, whole
+        cdef bytes chunk, rest
+        cdef object data, view
         if z is None:
             z = self._inflater = _decompressobj(-self._inflate_bits)
-        elif PyBytes_GET_SIZE(payload) and z.eof:
-            # A BFINAL block (RFC 7692 §7.2.3.4) ended the stream earlier in this message;
-            # compressed data after it would be silently lost.
-            raise _InvalidPayload(1007, "compressed data after the end of the DEFLATE stream (RFC 7692 §7.2.2)")
-        if fin:
+            self._after_end = 0
+        n = PyBytes_GET_SIZE(payload)
+        if z.eof:
+            # A BFINAL block (RFC 7692 §7.2.3.4) ended the stream in an earlier fragment.
+            self._check_after_end(n, payload)
+            if fin:
+                self._inflater = None
+            return b""
+        ours = 0  # bytes of DEFLATE_TAIL at the end of the slice being inflated
+        if fin and n <= _SLICE - 4:
+            # RFC 7692 §7.2.2: append 00 00 ff ff; a small payload takes it in the same call.
             payload = payload + _TAIL
+            n += 4
+            ours = 4
+            fin = False  # nothing left to append
+            last = True
+        else:
+            last = fin
+        whole = n <= _SLICE
+        view = payload if whole else memoryview(payload)
+        room = self._limit - self._size
+        pieces = []
+        produced = 0
+        pos = 0
         try:
-            if self._max is None:
-                out = z.decompress(payload)
-            else:
-                # Never let zlib produce more than the message may still hold (+1 to
-                # detect overflow), and at most INFLATE_CHUNK per call.
-                pieces = []
-                produced = 0
-                room = self._limit - self._size
-                data = payload
+            while True:
+                if pos < n:
+                    if whole:
+                        data = payload
+                        pos = n
+                    else:
+                        data = view[pos:pos + _SLICE]
+                        pos += len(data)
+                elif fin:
+                    data = _TAIL
+                    ours = 4
+                    fin = False
+                else:
+                    break
                 while True:
-                    want = room - produced + 1
-                    if want > INFLATE_CHUNK:
-                        want = INFLATE_CHUNK
+                    # Never more than the message may still hold, plus one to see it
+                    # overflow (no +1 on an unbounded room: it would wrap).
+                    want = room - produced
+                    if want >= _CHUNK:
+                        want = _CHUNK
+                    else:
+                        want += 1
                     chunk = z.decompress(data, want)
                     produced += PyBytes_GET_SIZE(chunk)
                     if produced > room:
                         raise _PayloadTooBig(1009, "message exceeds max_message_size=%d after inflation (RFC 7692 §8)" % self._limit)
-                    pieces.append(chunk)
+                    if PyBytes_GET_SIZE(chunk):
+                        PyList_Append(pieces, chunk)
                     data = z.unconsumed_tail
-                    if not data and PyBytes_GET_SIZE(chunk) < want:
+                    if z.eof or (not data and PyBytes_GET_SIZE(chunk) < want):
                         break
-                out = pieces[0] if len(pieces) == 1 else b"".join(pieces)
-        except _zlib_error as exc:
+                if z.eof:
+                    break
+        except _deflate.errors as exc:
             raise _InvalidPayload(1007, "corrupt compressed data: %s (RFC 7692 §7.2.2)" % exc) from None
-        if fin and (self._inflate_reset or z.eof):
+        if z.eof:
+            # The stream ended (BFINAL, RFC 7692 §7.2.3.4): what follows it in this fragment
+            # is the rest of the slice (unused_data) and the slices not handed over yet.
+            rest = z.unused_data
+            left = PyBytes_GET_SIZE(rest) - ours
+            if left < 0:
+                if PyBytes_GET_SIZE(rest):
+                    # It ended inside the four bytes appended here, leaving some of them.
+                    raise _InvalidPayload(1007, _AFTER_END)
+                left = 0
+            if left:
+                self._check_after_end(left + n - pos, rest)
+            elif n > pos:
+                self._check_after_end(n - pos, payload[pos:pos + 1])
+        if last and (self._inflate_reset or z.eof):
             # RFC 7692 §7.1.1: without context takeover the peer starts each message with
             # an empty window.  A stream ended by a BFINAL block (§7.2.3.4) cannot go on.
             self._inflater = None
-        return out
+        if not pieces:
+            return b""
+        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
+    cdef int _check_after_end(self, Py_ssize_t count, bytes data) except -1:
+        """``count`` more bytes of the message after the end of its DEFLATE stream, the first
+        of them ``data[0]``.
+
+        RFC 7692 §7.2.1 ends every message on an empty stored block whose last four bytes
+        (00 00 ff ff) the sender removes; after a BFINAL block that leaves at most its first
+        byte, 0x00 (§7.2.3.4), and a sender that skips the block leaves nothing.  Anything
+        more would be compressed data silently dropped: corrupt, 1007 (§7.2.2).
+        """
+        if not count:
+            return 0
+        if self._after_end + count > 1 or PyBytes_AS_STRING(data)[0] != 0:
+            raise _InvalidPayload(1007, _AFTER_END)
+        self._after_end += count
+        return 0
 
     cdef int _check_pending(self) except -1:
         """Checks on the frame whose bytes have started to arrive, once per ``feed``.

@@ -8,9 +8,10 @@ The compiled twin must behave identically: the same events, the same exception c
 the same close codes, raised at the same point of the input.
 """
 
-import zlib
+import sys
 from _thread import allocate_lock as _allocate_lock
 
+from . import _deflate
 from ._constants import DEFAULT_MAX_MESSAGE_SIZE
 from ._deflate_params import PerMessageDeflate
 from ._errors import BUSY_MESSAGE, InvalidPayload, PayloadTooBig, ProtocolError
@@ -35,9 +36,24 @@ _CONT, _TEXT, _BINARY, _CLOSE, _PING, _PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
 #: message; §7.2.2: the receiver appends them again before inflating.
 DEFLATE_TAIL = b"\x00\x00\xff\xff"
 
-#: Inflated output is produced at most this many bytes per zlib call, so a small compressed
-#: payload ("zip bomb") never makes zlib allocate far beyond max_message_size.
-INFLATE_CHUNK = 64 * 1024
+#: Inflated output is produced at most this many bytes per zlib call (and never more than
+#: the message may still hold, plus one), so a small compressed payload ("zip bomb") never
+#: makes zlib allocate beyond max_message_size.
+INFLATE_CHUNK = 1024 * 1024
+
+#: Compressed input is handed to zlib at most this many bytes per call.  A call stopped by
+#: the output bound copies the input it has not read (``unconsumed_tail``) to be handed over
+#: again; a bounded slice keeps that copy small, where handing over the whole rest of a large
+#: payload after every piece of output made inflating quadratic.  INFLATE_CHUNK / INFLATE_SLICE
+#: = 16 bounds the input handed over again to 1/16 of the output (SECURITY.md).  Messages
+#: without a limit go the same way: one unbounded call would hold up to three times the
+#: message while zlib assembles its output, the bounded pieces and their join hold two.
+INFLATE_SLICE = 64 * 1024
+
+#: Room of a message without a limit.
+_UNBOUNDED = sys.maxsize
+
+_AFTER_END = "compressed data after the end of the DEFLATE stream (RFC 7692 §7.2.2)"
 
 
 def frame_limit(max_message_size, deflate):
@@ -86,8 +102,8 @@ def new_compressor(deflate, client):
     """
     bits = deflate.window_bits(client)
     if bits == 8:
-        return zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -9, 8, zlib.Z_HUFFMAN_ONLY)
-    return zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -bits)
+        return _deflate.compressobj(-9, _deflate.Z_HUFFMAN_ONLY)
+    return _deflate.compressobj(-bits)
 
 
 def _nbytes(data):
@@ -114,6 +130,7 @@ class MessageDecoder:
     __slots__ = (
         "_client", "_max", "_deflate", "_frames", "_opcode", "_compressed", "_parts", "_size",
         "_utf8", "_closed", "_error", "_inflater", "_inflate_bits", "_inflate_reset", "_busy",
+        "_after_end",
     )
 
     def __init__(self, *, client=False, max_message_size=DEFAULT_MAX_MESSAGE_SIZE, deflate=None):
@@ -134,6 +151,7 @@ class MessageDecoder:
         self._closed = False
         self._error = None
         self._inflater = None
+        self._after_end = 0  # bytes of the open message after the end of its DEFLATE stream
         if deflate is not None:
             self._inflate_bits = inflate_window(deflate, self._client)
             self._inflate_reset = deflate.no_context_takeover(not self._client)
@@ -254,45 +272,104 @@ class MessageDecoder:
             events.append(BinaryMessage(payload))
 
     def _inflate(self, payload, fin):
-        """Inflate one fragment of a compressed message (RFC 7692 §7.2.2), bounded by the limit."""
+        """Inflate one fragment of a compressed message (RFC 7692 §7.2.2), bounded by the limit.
+
+        Input goes to the inflater in slices of at most ``INFLATE_SLICE`` bytes and output
+        comes back in pieces of at most ``INFLATE_CHUNK`` bytes, never more than the message
+        may still hold plus one (to see it overflow).  A call stopped by the output bound
+        returns the input it has not read yet (a copy, at most one slice), which is handed
+        over again: the input handed to the inflater stays within the bytes received plus
+        ``INFLATE_SLICE`` per ``INFLATE_CHUNK`` of output, and the work is linear.
+        """
         z = self._inflater
         if z is None:
-            z = self._inflater = zlib.decompressobj(-self._inflate_bits)
-        elif z.eof and payload:
-            # A BFINAL block (RFC 7692 §7.2.3.4) ended the stream earlier in this message;
-            # compressed data after it would be silently lost.
-            raise InvalidPayload(1007, "compressed data after the end of the DEFLATE stream (RFC 7692 §7.2.2)")
-        if fin:
+            z = self._inflater = _deflate.decompressobj(-self._inflate_bits)
+            self._after_end = 0
+        if z.eof:
+            # A BFINAL block (RFC 7692 §7.2.3.4) ended the stream in an earlier fragment.
+            self._check_after_end(len(payload), payload)
+            if fin:
+                self._inflater = None
+            return b""
+        n = len(payload)
+        ours = 0  # bytes of DEFLATE_TAIL at the end of the slice being inflated
+        if fin and n <= INFLATE_SLICE - 4:
+            # RFC 7692 §7.2.2: append 00 00 ff ff; a small payload takes it in the same call.
             payload = payload + DEFLATE_TAIL
+            n += 4
+            ours = 4
+            fin = False  # nothing left to append
+            last = True
+        else:
+            last = fin
+        view = payload if n <= INFLATE_SLICE else memoryview(payload)
         limit = self._max
+        room = _UNBOUNDED if limit is None else limit - self._size
+        pieces = []
+        produced = 0
+        pos = 0
         try:
-            if limit is None:
-                out = z.decompress(payload)
-            else:
-                # Never let zlib produce more than the message may still hold (+1 to
-                # detect overflow), and at most INFLATE_CHUNK per call.
-                pieces = []
-                produced = 0
-                room = limit - self._size
-                data = payload
+            while True:
+                if pos < n:
+                    data = view if n <= INFLATE_SLICE else view[pos : pos + INFLATE_SLICE]
+                    pos += len(data)
+                elif fin:
+                    data = DEFLATE_TAIL
+                    ours = 4
+                    fin = False
+                else:
+                    break
                 while True:
-                    want = min(room - produced + 1, INFLATE_CHUNK)
+                    want = room - produced + 1
+                    if want > INFLATE_CHUNK:
+                        want = INFLATE_CHUNK
                     chunk = z.decompress(data, want)
                     produced += len(chunk)
                     if produced > room:
                         raise PayloadTooBig(1009, "message exceeds max_message_size=%d after inflation (RFC 7692 §8)" % limit)
-                    pieces.append(chunk)
+                    if chunk:
+                        pieces.append(chunk)
                     data = z.unconsumed_tail
-                    if not data and len(chunk) < want:
+                    if z.eof or (not data and len(chunk) < want):
                         break
-                out = pieces[0] if len(pieces) == 1 else b"".join(pieces)
-        except zlib.error as exc:
+                if z.eof:
+                    break
+        except _deflate.errors as exc:
             raise InvalidPayload(1007, "corrupt compressed data: %s (RFC 7692 §7.2.2)" % exc) from None
-        if fin and (self._inflate_reset or z.eof):
+        if z.eof:
+            # The stream ended (BFINAL, RFC 7692 §7.2.3.4): what follows it in this fragment
+            # is the rest of the slice (unused_data) and the slices not handed over yet.
+            rest = z.unused_data
+            left = len(rest) - ours
+            if left < 0:
+                if rest:
+                    # It ended inside the four bytes appended here, leaving some of them.
+                    raise InvalidPayload(1007, _AFTER_END)
+                left = 0
+            self._check_after_end(left + n - pos, rest if left else view[pos:])
+        if last and (self._inflate_reset or z.eof):
             # RFC 7692 §7.1.1: without context takeover the peer starts each message with
             # an empty window.  A stream ended by a BFINAL block (§7.2.3.4) cannot go on.
             self._inflater = None
-        return out
+        if not pieces:
+            return b""
+        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
+    def _check_after_end(self, count, data):
+        """``count`` more bytes of the message after the end of its DEFLATE stream, the first
+        of them ``data[0]``.
+
+        RFC 7692 §7.2.1 ends every message on an empty stored block whose last four bytes
+        (00 00 ff ff) the sender removes; after a BFINAL block that leaves at most its first
+        byte, 0x00 (§7.2.3.4), and a sender that skips the block leaves nothing.  Anything
+        more would be compressed data silently dropped: corrupt, 1007 (§7.2.2).
+        """
+        if not count:
+            return
+        total = self._after_end + count
+        if total > 1 or data[0] != 0:
+            raise InvalidPayload(1007, _AFTER_END)
+        self._after_end = total
 
     def _check_pending(self):
         """Checks on the frame whose bytes have started to arrive, once per ``feed``.
@@ -413,7 +490,7 @@ class MessageEncoder:
             z = self._compressor = new_compressor(self._deflate, self._client)
         # RFC 7692 §7.2.1: compress, flush to a byte boundary with an empty stored block,
         # and remove its 00 00 ff ff tail.
-        out = z.compress(payload) + z.flush(zlib.Z_SYNC_FLUSH)
+        out = z.compress(payload) + z.flush(_deflate.Z_SYNC_FLUSH)
         if out.endswith(DEFLATE_TAIL):
             out = out[:-4]
         if self._compress_reset:

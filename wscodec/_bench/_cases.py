@@ -702,6 +702,58 @@ def _decode_cases():
     return cases
 
 
+# == inflating (permessage-deflate, RFC 7692 §7.2.2) ======================================
+
+INFLATE_SIZES = [1 * MiB, 4 * MiB, 16 * MiB, 64 * MiB]
+
+
+def _inflate_inputs(size):
+    def build():
+        import zlib
+
+        # Hex digits of pseudo-random bytes: about 2:1, so the compressed payload is large
+        # and inflating it takes many calls (the case the input-slicing bound is about).
+        data = _data.payload(size // 2, seed=7).hex().encode()
+        z = zlib.compressobj(6, zlib.DEFLATED, -15)
+        compressed = z.compress(data) + z.flush(zlib.Z_SYNC_FLUSH)
+        assert compressed.endswith(b"\x00\x00\xff\xff")
+        frame = bytearray(_data.build_frame(BINARY, compressed[:-4]))  # §7.2.1: tail removed
+        frame[0] |= 0x40  # RSV1: a compressed message (§6)
+        return {"wire": bytes(frame), "expected": [data]}
+
+    return build
+
+
+def _wscodec_inflate(case, api):
+    MessageDecoder = api.get("MessageDecoder")
+    PerMessageDeflate = api.get("PerMessageDeflate")
+    ns = {"MessageDecoder": MessageDecoder, "deflate": PerMessageDeflate(), "wire": case.inputs["wire"],
+          "limit": case.nbytes}
+    # A client's decoder (server frames are unmasked) with the limit at the message's size:
+    # the inflater is bounded by the room left on every call.
+    stmt = "MessageDecoder(client=True, deflate=deflate, max_message_size=limit).feed(wire)"
+
+    def result():
+        decoder = MessageDecoder(client=True, deflate=ns["deflate"], max_message_size=ns["limit"])
+        return [event.data for event in decoder.feed(ns["wire"])]
+
+    return Prepared(stmt, ns, result)
+
+
+def _inflate_cases():
+    cases = []
+    for size in INFLATE_SIZES:
+        label = _size_label(size)
+        cases.append(Case(
+            "inflate/%s/limit-at-size" % label, "inflate",
+            "inflate one %s compressed binary message (about 2:1), max_message_size = its size"
+            % _human_size(size),
+            _inflate_inputs(size),
+            [Contender("{wscodec} MessageDecoder(deflate=...)", "wscodec", _wscodec_inflate)],
+            nbytes=size, item_label="message", quick=size <= MiB))
+    return cases
+
+
 # == encoding frames (RFC 6455 §5.2, masking keys §5.3 / §10.3) ==========================
 
 ENCODE_SIZES = [125, 64 * KiB]
@@ -854,7 +906,8 @@ def _encode_cases():
 
 def all_cases():
     """Every case, in report order."""
-    return _mask_cases() + _utf8_cases() + _decode_cases() + _encode_cases() + _integration_cases()
+    return (_mask_cases() + _utf8_cases() + _decode_cases() + _inflate_cases() + _encode_cases()
+            + _integration_cases())
 
 
 def _integration_cases():
