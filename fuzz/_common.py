@@ -150,56 +150,11 @@ BUFFER_TYPES = (bytes, bytearray, memoryview)
 
 # -- the resource oracle (SECURITY.md, "Resource bounds") -----------------------------------
 
-#: The documented allowances: a frame object per frame, a constant for zlib's state and one
-#: output piece, and the input handed to zlib again per byte of output.
-MEMORY_PER_FRAME = 256
-MEMORY_SLACK = 1 << 20
-REFEED_PER_OUTPUT = 1 / 16
+# The counting backend and the documented allowances are the tests' own (one copy of each).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests"))
+from _deflate_counting import MEMORY_PER_FRAME, MEMORY_SLACK, REFEED_PER_OUTPUT, CountingZlib  # noqa: E402
 
-
-class _Counts:
-    __slots__ = ("fed", "produced")
-
-    def __init__(self):
-        self.fed = self.produced = 0
-
-
-class _CountingInflater:
-    """A zlib decompressor counting the bytes handed to it and the bytes it returns."""
-
-    __slots__ = ("_z",)
-
-    def __init__(self, wbits):
-        self._z = zlib.decompressobj(wbits)
-
-    def decompress(self, data, max_length=0):
-        COUNTS.fed += memoryview(data).nbytes
-        out = self._z.decompress(data, max_length)
-        COUNTS.produced += len(out)
-        return out
-
-    @property
-    def eof(self):
-        return self._z.eof
-
-    @property
-    def unused_data(self):
-        return self._z.unused_data
-
-    @property
-    def unconsumed_tail(self):
-        return self._z.unconsumed_tail
-
-
-class _CountingZlib:
-    """The deflate backend the harnesses run with: stdlib zlib, decompressors counting."""
-
-    error = zlib.error
-    compressobj = staticmethod(zlib.compressobj)
-    decompressobj = staticmethod(_CountingInflater)
-
-
-COUNTS = _Counts()
+COUNTS = CountingZlib()
 
 
 #: Memory is traced for one input in MEMORY_SAMPLE (chosen by a hash of the input, so a saved
@@ -209,7 +164,7 @@ MEMORY_SAMPLE = 8
 
 def watch_resources():
     """Count inflater bytes from now on (call once, before fuzzing)."""
-    _deflate.set_backend(_CountingZlib())
+    _deflate.set_backend(COUNTS)
 
 
 def bounded(label, data, limit, feed, drive):
@@ -237,7 +192,7 @@ def bounded(label, data, limit, feed, drive):
                 delivered += len(value)
         return events
 
-    COUNTS.fed = COUNTS.produced = 0
+    COUNTS.reset()
     traced = zlib.crc32(data) % MEMORY_SAMPLE == 0
     if traced:
         tracemalloc.start()

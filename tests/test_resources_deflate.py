@@ -21,6 +21,7 @@ import random
 import zlib
 
 import pytest
+from _deflate_counting import MEMORY_PER_FRAME, MEMORY_SLACK, REFEED_PER_OUTPUT, CountingZlib
 from _wire import raw_frame
 
 from wscodec import BinaryMessage, InvalidPayload, PayloadTooBig, TextMessage
@@ -33,63 +34,6 @@ BINARY, TEXT, CONT = 2, 1, 0
 MiB = 1 << 20
 PMD = PerMessageDeflate()
 TAIL = b"\x00\x00\xff\xff"
-
-#: The documented constants (SECURITY.md): input handed over again per byte of output, and
-#: the memory allowance on top of the payload and the message.
-REFEED_PER_OUTPUT = 1 / 16
-MEMORY_SLACK = MiB
-MEMORY_PER_FRAME = 256
-#: No test here needs more calls: 64 MiB of output in 1 MiB pieces is 64.
-MAX_CALLS = 100_000
-
-
-class _CountingInflater:
-    """A zlib decompressor that counts the bytes handed to it and the bytes it returns, and
-    fails (rather than spin) past ``MAX_CALLS`` calls."""
-
-    def __init__(self, counts, wbits):
-        self._counts = counts
-        self._z = zlib.decompressobj(wbits)
-
-    def decompress(self, data, max_length=0):
-        self._counts.calls += 1
-        if self._counts.calls > MAX_CALLS:
-            raise AssertionError("more than %d calls to the inflater: a loop that does not end" % MAX_CALLS)
-        self._counts.fed += memoryview(data).nbytes
-        out = self._z.decompress(data, max_length)
-        self._counts.produced += len(out)
-        return out
-
-    def flush(self, *args):
-        return self._z.flush(*args)
-
-    @property
-    def eof(self):
-        return self._z.eof
-
-    @property
-    def unused_data(self):
-        return self._z.unused_data
-
-    @property
-    def unconsumed_tail(self):
-        return self._z.unconsumed_tail
-
-
-class CountingZlib:
-    """A deflate backend: stdlib zlib, with every decompressor counting."""
-
-    error = zlib.error
-
-    def __init__(self):
-        self.calls = self.fed = self.produced = 0
-
-    def compressobj(self, *args):
-        return zlib.compressobj(*args)
-
-    def decompressobj(self, wbits):
-        return _CountingInflater(self, wbits)
-
 
 @pytest.fixture
 def counts():
