@@ -321,6 +321,24 @@ ws_frames = pytest.importorskip("websockets.frames")
 ws_headers = pytest.importorskip("websockets.headers")
 ws_exceptions = pytest.importorskip("websockets.exceptions")
 
+
+def _websockets_refuses_8_bits():
+    """Whether this websockets refuses a window of 8 bits in negotiation (recent releases:
+    zlib cannot compress with one, and RFC 7692 §7.1 lets a peer refuse a configuration it
+    does not support), rather than accepting it and then failing in zlib (older releases,
+    such as 15.0, the newest for CPython 3.9)."""
+    factory = ws_pmd.ClientPerMessageDeflateFactory(client_max_window_bits=True)
+    try:
+        factory.process_response_params([("client_max_window_bits", "8")], [])
+    except ws_exceptions.NegotiationError:
+        return True
+    except ValueError:  # zlib, inside websockets' own extension object
+        return False
+    return False
+
+
+WEBSOCKETS_REFUSES_8_BITS = _websockets_refuses_8_bits()
+
 # Long-range repeats inside each message and across messages, so a window or context-takeover
 # mismatch between the two sides shows as a decoding failure.
 _BASE = "".join("%05d the quick brown fox " % (i * 7919 % 100000) for i in range(40))
@@ -379,6 +397,12 @@ def test_wscodec_client_accepts_websockets_server(impl, offers):
                 response_params, ws_ext = factory.process_request_params(params, [])
             except ws_exceptions.NegotiationError:
                 continue
+            except ValueError:
+                # An older websockets accepts an 8-bit server window and then fails in zlib:
+                # it cannot serve that offer (the newer ones decline it, above).
+                if WEBSOCKETS_REFUSES_8_BITS or ("server_max_window_bits", "8") not in params:
+                    raise
+                continue
             break
         if ws_ext is None:
             assert validate_response(101, _response_headers(None), RFC_KEY, extensions=offers).extensions is None
@@ -391,6 +415,8 @@ def test_wscodec_client_accepts_websockets_server(impl, offers):
         assert agreement.window_bits(False) == ws_ext.local_max_window_bits
         assert agreement.window_bits(True) <= ws_ext.remote_max_window_bits
         assert agreement.client_no_context_takeover >= ws_ext.remote_no_context_takeover
+        if not WEBSOCKETS_REFUSES_8_BITS and ws_ext.local_max_window_bits == 8:
+            continue  # an older websockets took a window it cannot compress with
         _exchange(impl, agreement, ws_ext, wscodec_is_client=True)
         accepted += 1
     # Not vacuous: websockets declines only offers of an 8-bit server window (it cannot
@@ -432,8 +458,11 @@ def test_websockets_client_accepts_wscodec_server(impl, wishes):
             continue
         [(name, params)] = ws_headers.parse_extension(response_value)
         if agreement.client_max_window_bits == 8:
-            with pytest.raises(ws_exceptions.NegotiationError, match="client_max_window_bits = 8"):
-                factory.process_response_params(params, [])
+            if WEBSOCKETS_REFUSES_8_BITS:
+                with pytest.raises(ws_exceptions.NegotiationError, match="client_max_window_bits = 8"):
+                    factory.process_response_params(params, [])
+            # An older websockets accepts the response (or fails in zlib at once) and cannot
+            # compress with that window: nothing to exchange either way.
             continue
         ws_ext = factory.process_response_params(params, [])
         assert agreement.server_no_context_takeover == ws_ext.remote_no_context_takeover

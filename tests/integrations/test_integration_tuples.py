@@ -91,8 +91,10 @@ def test_wsproto_frames_are_plain_frames(name, client, chunks):
     assert ours and ours == theirs
     for frame, reference in zip(ours, theirs):
         check_like_pure(frame, Frame)
-        # And like the frame wsproto's own FrameProtocol built from the same bytes.
-        assert hash(frame) == hash(reference)
+        # And like the frame wsproto's own FrameProtocol built from the same bytes (wsproto
+        # before 1.3 hands some payloads out as a bytearray, which has no hash).
+        if not any(isinstance(item, bytearray) for item in reference):
+            assert hash(frame) == hash(reference)
 
 
 # == aiohttp ===============================================================================
