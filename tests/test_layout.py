@@ -15,8 +15,10 @@ if not PACKAGE.is_dir():
 
 HOSTS = ("aiohttp", "websockets", "wsproto", "tornado", "autobahn", "websocket", "wsaccel",
          "picows", "uvicorn", "gunicorn")
+# The names after "import" stay on their line unless parenthesized: a bare list that ran
+# on past the newline would swallow the next line's import.
 IMPORT = re.compile(
-    r"^\s*(?:from\s+(\.*[\w.]*)\s+c?import\s+([\w\s,()*]+)|c?import\s+([\w.]+))", re.M)
+    r"^[ \t]*(?:from\s+(\.*[\w.]*)\s+c?import[ \t]+(\([\w\s,*]*\)|[\w \t,*]+)|c?import\s+([\w.]+))", re.M)
 
 
 def imports(path):

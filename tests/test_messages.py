@@ -716,3 +716,16 @@ def test_text_sizes_in_one_chunk(impl, size, masked):
     assert dec.feed(frame[1:]) == [TextMessage(text)]
     bad = raw_frame(TEXT, raw + b"\xc3", key=b"\x01\x02\x03\x04" if masked else None)
     raises_code(impl.messages.MessageDecoder(client=not masked), bad, 1007, InvalidPayload)
+
+
+def test_limit_above_maxsize_refuses_what_no_message_can_hold(impl):
+    # max_message_size beyond what any bytes object can hold (2**64): a fragment whose
+    # declared length takes the message past sys.maxsize is refused with 1009 before it is
+    # buffered (RFC 6455 §7.4.1), by both twins with the same text.  The pure twin used to
+    # compare with the unclamped limit and wait for 8 EiB.
+    wire = raw_frame(2, b"x" * 10, fin=False) + bytes([0x80, 127]) + struct.pack("!Q", (1 << 63) - 1)
+    d = impl.messages.MessageDecoder(client=True, max_message_size=1 << 64)
+    with pytest.raises(PayloadTooBig) as info:
+        d.feed(wire)
+    assert info.value.close_code == 1009
+    assert str(info.value) == "message exceeds max_message_size=%d (RFC 6455 §7.4.1)" % ((1 << 63) - 1)

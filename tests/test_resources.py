@@ -281,3 +281,37 @@ def test_failed_frame_decoder_holds_nothing(impl, traced):
         pytest.fail("no ProtocolError")
     gc.collect()
     assert traced() - before <= 16 * 1024
+
+
+def _fail_in_a_call(decoder, make):
+    """Feed ``make()`` to ``decoder`` in a call of its own, so that the bytes fed live only in
+    that call's frame, and return the error (its traceback dropped by the caller's end)."""
+    wire = make()
+    try:
+        decoder.feed(wire)
+    except Exception as exc:
+        return type(exc), getattr(exc, "close_code", None)
+    return None, None
+
+
+@pytest.mark.parametrize("layer, make, expected", [
+    ("frames", lambda: raw_frame(2, b"b" * (MiB - 16), key=KEY) + bytes([0xA2, 0x80]) + KEY, 1002),
+    ("frames", lambda: raw_frame(2, b"b" * (MiB + 16), key=KEY), 1009),
+    ("messages", lambda: raw_frame(2, b"b" * (MiB - 16), key=KEY) + bytes([0xA2, 0x80]) + KEY, 1002),
+    ("messages", lambda: raw_frame(1, b"a" * (MiB - 16) + b"\xff", key=KEY), 1007),
+], ids=["frames-header", "frames-too-big", "messages-header", "messages-utf8"])
+def test_failed_decoder_keeps_no_caller_frame(impl, traced, layer, make, expected):
+    # The error a failed decoder keeps (to raise again on every feed) must not be the one
+    # that was raised: that one's traceback grows with every caller frame it passes through,
+    # and those frames hold what the caller fed, here 1 MiB, for as long as the decoder
+    # lives.  (Nor its __context__: a UnicodeDecodeError holds the whole message.)
+    # Fails before the fix on the compiled twin (about 1 MiB, 2 MiB for invalid UTF-8).
+    module = getattr(impl, layer)
+    d = module.FrameDecoder() if layer == "frames" else module.MessageDecoder()
+    before = traced()
+    kind, code = _fail_in_a_call(d, make)
+    assert kind is not None and issubclass(kind, module.ProtocolError) and code == expected
+    gc.collect()
+    assert traced() - before <= 16 * 1024
+    with pytest.raises(kind):
+        d.feed(b"")

@@ -361,7 +361,9 @@ cdef class FrameDecoder:
         raise type(self._error)(self._error.close_code, self._error.reason)
 
     cdef int _fail(self, object exc) except -1:
-        self._error = exc
+        # Kept as a copy: the raised ``exc`` gathers a traceback whose caller frames hold
+        # the bytes they fed, which a failed decoder must let go (as the pure twin does).
+        self._error = type(exc)(exc.close_code, exc.reason)
         self._in_payload = False
         self._hlen = 0
         Py_XDECREF(self._buf)

@@ -252,7 +252,7 @@ cdef class MessageDecoder:
         try:
             self._frames.feed_into(data, n, frames)
         except ProtocolError as exc:
-            self._error = exc
+            self._error = type(exc)(exc.close_code, exc.reason)   # without the traceback
             raise
         try:
             for i in range(len(frames)):
@@ -317,7 +317,7 @@ cdef class MessageDecoder:
             elif k < n and not self._headers_ok(data + k, n - k):
                 fd.feed_into(data + k, n - k, frames)          # raises, as on the whole chunk
         except ProtocolError as exc:
-            self._error = exc
+            self._error = type(exc)(exc.close_code, exc.reason)   # without the traceback
             raise
         try:
             for i in range(len(frames)):
@@ -408,7 +408,10 @@ cdef class MessageDecoder:
         return self._frame(h.opcode, h.fin, h.rsv1, payload, events)
 
     cdef int _fail(self, object exc) except -1:
-        self._error = exc
+        # Kept as a copy, without the traceback and context the raised ``exc`` gathers: the
+        # caller frames in the one hold the bytes they fed, a UnicodeDecodeError in the other
+        # the whole message; a failed decoder must let go of both (as the pure twin does).
+        self._error = type(exc)(exc.close_code, exc.reason)
         self._parts = []
         self._inflater = None
         raise exc

@@ -399,6 +399,10 @@ class MessageDecoder:
             used = 0
         else:
             return
+        # No message can hold more than sys.maxsize bytes (the compiled twin's Py_ssize_t
+        # bound): a larger limit stops there, as it does for the compiled twin.
+        if limit > _UNBOUNDED:
+            limit = _UNBOUNDED
         if used + length > limit:
             raise PayloadTooBig(1009, "message exceeds max_message_size=%d (RFC 6455 §7.4.1)" % limit)
 
