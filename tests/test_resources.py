@@ -139,10 +139,22 @@ def test_frame_one_byte_at_a_time(impl, traced):
     assert d._copied <= frame_work(len(wire)), d._copied
 
 
+def _alloc_shows_capacity():
+    """Whether ``bytearray.__alloc__()`` reports the capacity (CPython), which the pure twin's
+    count of moved bytes reads; PyPy reports the length + 1 whatever it has reserved."""
+    grown = bytearray()
+    for _ in range(64):
+        grown += b"x"
+    return grown.__alloc__() > len(grown) + 1
+
+
 @pytest.mark.parametrize("chunk", [1, 7, 4096, 65536])
 def test_frame_work_is_linear(impl, chunk):
     # The count of bytes copied grows in proportion to the frame, whatever the chunk size:
     # a decoder that re-copied what it holds on every feed would copy size**2 / chunk bytes.
+    if impl.kind == "python" and not _alloc_shows_capacity():
+        pytest.skip("bytearray.__alloc__() shows no capacity here (PyPy): the pure twin's "
+                    "copies are counted on CPython")
     size = 256 * 1024 if chunk >= 4096 else 32 * 1024
     payload = bytes(range(256)) * (size // 256)
     wire = raw_frame(2, payload, key=KEY)
