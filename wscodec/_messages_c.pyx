@@ -214,7 +214,7 @@ cdef class MessageDecoder:
         cdef list events
         cdef frame_header h
         cdef int state
-        # Unmasking, UTF-8 checks and inflation of large payloads run without the GIL, when
+        # Unmasking a large frame runs without the GIL (from MASK_NOGIL_THRESHOLD), when
         # another thread may call in: a second feed() is a decoder shared between threads,
         # refused before it can touch any state.
         # Test and set in one step, also on free-threaded builds (a no-op with a GIL).
