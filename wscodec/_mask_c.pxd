@@ -13,15 +13,17 @@ from libc.string cimport memcpy
 
 
 cdef enum:
-    # Compiled modules release the GIL around masking payloads at least this long (and hold
-    # it below), so other threads run meanwhile.  Measured on a 2-core x86-64 VM
-    # (AVX2, CPython 3.11; thread CPU time, medians of 31 runs, in-place masking of a
-    # cache-warm buffer: the kernel's fastest case, where the release weighs most):
-    # releasing and retaking the GIL costs 40-65 ns uncontended (a buffer export that pins a
-    # bytearray meanwhile adds ~10 ns); masking takes 0.8-1.1 us at 64 KiB (overhead 4.9-5.8%),
-    # 1.7-2.1 us at 128 KiB (2.4-3.0%) and 3.1-4.6 us at 256 KiB (1.3-1.4%).  256 KiB is the
-    # first power of two where the overhead is under 2%.  Below it the GIL is held for under
-    # 5 us, a thousandth of the interpreter's 5 ms switch interval.
+    # From this length on, masking releases the GIL (below it, it is held) in apply_mask,
+    # mask_inplace, FrameDecoder/MessageDecoder on whole frames, encode_frame, compat and the
+    # aiohttp and websockets integrations, so other threads run meanwhile; the fragment writer
+    # of MessageEncoder, a frame gathered across feeds and the wsproto integration mask with the
+    # GIL held for now. Measured on a 2-core x86-64 VM (AVX2, CPython 3.11; thread CPU time,
+    # medians of 31 runs, in-place masking of a cache-warm buffer: the kernel's fastest case,
+    # where the release weighs most): releasing and retaking the GIL costs 40-65 ns uncontended
+    # (a buffer export that pins a bytearray meanwhile adds ~10 ns); masking takes 0.8-1.1 us at
+    # 64 KiB (overhead 4.9-5.8%), 1.7-2.1 us at 128 KiB (2.4-3.0%) and 3.1-4.6 us at 256 KiB
+    # (1.3-1.4%). 256 KiB is the first power of two where the overhead is under 2%. Below it the
+    # GIL is held for under 5 us, a thousandth of the interpreter's 5 ms switch interval.
     MASK_NOGIL_THRESHOLD = 262144
     # ``mask_copy`` hands payloads at least this long to the run-time kernel; shorter ones
     # are masked inline (16 B: no call at all).  Measured through mask_inplace/apply_mask on

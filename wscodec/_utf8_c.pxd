@@ -31,14 +31,15 @@ from libc.stdint cimport uint32_t
 
 
 cdef enum:
-    # Compiled modules that validate UTF-8 release the GIL around inputs at least this long
-    # (and hold it below), so other threads run meanwhile.  Measured as MASK_NOGIL_THRESHOLD
-    # was (_mask_c.pxd; utf8_check with the AVX2 kernel, cache-warm): the release costs
-    # 40-65 ns; ASCII, the fastest input, takes 0.8-0.9 us at 64 KiB (overhead 4.6-7.8%),
-    # 1.6-2.3 us at 128 KiB (2.5-2.8%) and 3.3-3.5 us at 256 KiB (1.2-1.9%), the first power
-    # of two under 2% for every text.  Multi-byte text is 6-8 times slower per byte (CJK:
-    # 2.5 us at 32 KiB, 21 us at 256 KiB), so below the threshold the GIL is held for at
-    # most ~25 us.
+    # From this length on, validate_utf8, Utf8Validator and the compat validator release the GIL
+    # around the kernel (below it they hold it), so other threads run meanwhile; the message
+    # decoder and the host integrations validate with the GIL held at any length for now.
+    # Measured as MASK_NOGIL_THRESHOLD was (_mask_c.pxd; utf8_check with the AVX2 kernel,
+    # cache-warm): the release costs 40-65 ns; ASCII, the fastest input, takes 0.8-0.9 us at 64
+    # KiB (overhead 4.6-7.8%), 1.6-2.3 us at 128 KiB (2.5-2.8%) and 3.3-3.5 us at 256 KiB
+    # (1.2-1.9%), the first power of two under 2% for every text. Multi-byte text is 6-8 times
+    # slower per byte (CJK: 2.5 us at 32 KiB, 21 us at 256 KiB), so below the threshold the GIL
+    # is held for at most ~25 us.
     UTF8_NOGIL_THRESHOLD = 262144
 
 
