@@ -172,7 +172,9 @@ def bounded(label, data, limit, feed, drive):
 
     ``feed`` is the decoder's ``feed``, ``data`` every byte it is given, ``limit`` its
     ``max_message_size``.  Output of the inflater: at most the message bytes delivered plus
-    ``limit + 1`` (the one message that may be open or refused when the input ends).  Input
+    ``limit + 1`` (the one message that may be open or refused when the input ends), plus
+    ``limit + 1`` per frame header the chunk that raised could hold (what it completed is
+    dropped with it).  Input
     handed to it: at most the bytes received, 4 appended per message (a message takes at least
     a 2-byte header: at most 2 per byte received) and 1/16 of the output.  Peak memory: the
     bytes received, twice what the messages hold, 256 bytes per frame (at most one per 2
@@ -180,10 +182,19 @@ def bounded(label, data, limit, feed, drive):
     finding.
     """
     delivered = 0
+    lost = 0
 
     def counting_feed(chunk):
-        nonlocal delivered
-        events = feed(chunk)
+        nonlocal delivered, lost
+        try:
+            events = feed(chunk)
+        except Exception:
+            # A decoder that raises returns nothing of the chunk it was fed (DESIGN.md): the
+            # messages it completed in that chunk were inflated and dropped, each at most
+            # ``limit + 1`` bytes, one at most per 2-byte frame header.
+            if limit is not None:
+                lost += (limit + 1) * (memoryview(chunk).nbytes // 2 + 1)
+            raise
         for event in events:
             value = getattr(event, "data", None)
             if isinstance(value, str):
@@ -206,7 +217,7 @@ def bounded(label, data, limit, feed, drive):
         peak = 0
     received = len(data)
     produced = COUNTS.produced
-    if limit is not None and produced > delivered + limit + 1:
+    if limit is not None and produced > delivered + lost + limit + 1:
         raise AssertionError("%s: inflated %d bytes, %d delivered, limit %d, on %r"
                              % (label, produced, delivered, limit, data[:200]))
     if COUNTS.fed > 3 * received + produced * REFEED_PER_OUTPUT:
