@@ -9,10 +9,10 @@ the shared batched cryptographic source (RFC 6455 §10.3).
 
 cimport cython
 from cpython.buffer cimport PyBuffer_Release
-from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE, _PyBytes_Resize
 from cpython.list cimport PyList_Append
 from cpython.object cimport PyObject, PyTypeObject
-from cpython.ref cimport Py_DECREF, Py_INCREF
+from cpython.ref cimport Py_DECREF, Py_INCREF, Py_XDECREF
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.stdint cimport uint64_t
 from libc.string cimport memcpy
@@ -138,6 +138,23 @@ cdef object _too_big(Py_ssize_t limit):
 
 
 @cython.final
+cdef inline Py_ssize_t _grown(Py_ssize_t wanted, Py_ssize_t needed, Py_ssize_t room):
+    """The next capacity of an inflated message's buffer: ``wanted`` (double the last), at
+    least ``needed`` and at most ``room`` (the output never exceeds the room left)."""
+    if wanted > room:
+        wanted = room
+    return needed if wanted < needed else wanted
+
+
+cdef PyObject *_new_output(bytes first, Py_ssize_t capacity) except NULL:
+    """A new bytes object of ``capacity`` bytes starting with ``first``; the caller owns the
+    reference (it grows it with ``_PyBytes_Resize``, which needs the only reference)."""
+    cdef object out = PyBytes_FromStringAndSize(NULL, capacity)
+    memcpy(PyBytes_AS_STRING(out), PyBytes_AS_STRING(first), PyBytes_GET_SIZE(first))
+    Py_INCREF(out)
+    return <PyObject *>out
+
+
 cdef class MessageDecoder:
     """Incremental message decoder: ``feed(data)`` returns the events completed by ``data``.
 
@@ -503,7 +520,9 @@ cdef class MessageDecoder:
         ``INFLATE_SLICE`` per ``INFLATE_CHUNK`` of output, and the work is linear.
         """
         cdef object z = self._inflater
-        cdef list pieces
+        cdef object first = None  # the output while it is one piece
+        cdef PyObject *out = NULL  # then all of it, in a bytes object grown in place
+        cdef Py_ssize_t capacity = 0
         cdef Py_ssize_t n, pos, produced, room, want, left
         cdef int ours
         cdef bint last, whole
@@ -532,7 +551,6 @@ cdef class MessageDecoder:
         whole = n <= _SLICE
         view = payload if whole else memoryview(payload)
         room = self._limit - self._size
-        pieces = []
         produced = 0
         pos = 0
         try:
@@ -563,14 +581,53 @@ cdef class MessageDecoder:
                     if produced > room:
                         raise _PayloadTooBig(1009, "message exceeds max_message_size=%d after inflation (RFC 7692 §8)" % self._limit)
                     if PyBytes_GET_SIZE(chunk):
-                        PyList_Append(pieces, chunk)
+                        if out == NULL and first is None:
+                            first = chunk
+                        else:
+                            if out == NULL:
+                                # Output in more than one piece is copied once, into a bytes
+                                # object that grows in place (realloc), instead of keeping
+                                # every piece and joining them: a 64 MiB message then touches
+                                # 64 MiB of fresh memory, not 128 (the pieces are freed and
+                                # their memory reused at once).  It never holds more than the
+                                # room left: produced <= room here.
+                                capacity = _grown(2 * PyBytes_GET_SIZE(first), produced, room)
+                                out = _new_output(first, capacity)
+                                first = None
+                            elif produced > capacity:
+                                capacity = _grown(2 * capacity, produced, room)
+                                _PyBytes_Resize(&out, capacity)
+                            memcpy(PyBytes_AS_STRING(<object>out) + produced - PyBytes_GET_SIZE(chunk),
+                                   PyBytes_AS_STRING(chunk), PyBytes_GET_SIZE(chunk))
                     data = z.unconsumed_tail
                     if z.eof or (not data and PyBytes_GET_SIZE(chunk) < want):
                         break
                 if z.eof:
                     break
         except _deflate.errors as exc:
+            Py_XDECREF(out)
             raise _InvalidPayload(1007, "corrupt compressed data: %s (RFC 7692 §7.2.2)" % exc) from None
+        except BaseException:
+            Py_XDECREF(out)
+            raise
+        if out != NULL:
+            # Shrink to what was written (in place) and hand the reference to ``first``.
+            try:
+                _PyBytes_Resize(&out, produced)
+            except BaseException:
+                out = NULL  # _PyBytes_Resize released it
+                raise
+            first = <object>out
+            Py_DECREF(first)
+            out = NULL
+        self._after_inflate(z, payload, ours, n, pos, last)
+        return b"" if first is None else first
+
+    cdef int _after_inflate(self, object z, bytes payload, int ours, Py_ssize_t n, Py_ssize_t pos,
+                            bint last) except -1:
+        """The end of one ``_inflate`` call: bytes after a final block, and the stream's end."""
+        cdef Py_ssize_t left
+        cdef bytes rest
         if z.eof:
             # The stream ended (BFINAL, RFC 7692 §7.2.3.4): what follows it in this fragment
             # is the rest of the slice (unused_data) and the slices not handed over yet.
@@ -589,9 +646,7 @@ cdef class MessageDecoder:
             # RFC 7692 §7.1.1: without context takeover the peer starts each message with
             # an empty window.  A stream ended by a BFINAL block (§7.2.3.4) cannot go on.
             self._inflater = None
-        if not pieces:
-            return b""
-        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+        return 0
 
     cdef int _check_after_end(self, Py_ssize_t count, bytes data) except -1:
         """``count`` more bytes of the message after the end of its DEFLATE stream, the first
