@@ -98,11 +98,12 @@ case $RUNNER in
 esac
 log "fuzzing client: ${CLIENT[*]}"
 
-# wscodec itself, installed (not the checkout) so the server imports the built extension.
+# wscodec itself, installed from the sdist (not the checkout, which other stages running at
+# the same time must not see rebuilt) so the server imports the built extension.
 VENV=$CI_WORK/autobahn-venv
 rm -rf "$VENV"
 "$PY3" -m venv "$VENV"
-WSCODEC_REQUIRE_EXTENSIONS=1 "$VENV/bin/python" -m pip install -q "$ROOT"
+WSCODEC_REQUIRE_EXTENSIONS=1 "$VENV/bin/python" -m pip install -q "$(sdist_path)"
 
 OUT=$CI_WORK/autobahn
 rc=0

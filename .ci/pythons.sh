@@ -7,7 +7,10 @@ set -euo pipefail
 STAGE_NAME=pythons
 . "$(dirname "$0")/lib.sh"
 SDIST=$(sdist_path)
-VERSIONS=${CI_PYTHONS:-3.9 3.10 3.11 3.12 3.13}
+# 3.11 is the wheel stage's interpreter and 3.13's wheel is built and tested by the
+# cibuildwheel stage (the whole suite, in its container), so by default this stage runs the
+# other three.
+VERSIONS=${CI_PYTHONS:-3.9 3.10 3.12}
 JOBS=${CI_PYTHON_JOBS:-2}
 # The wheel stage already tested this interpreter's wheel.
 COVERED=$("${PYTHON:-python3}" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
@@ -24,7 +27,9 @@ one() {
     WSCODEC_REQUIRE_EXTENSIONS=1 "$venv/bin/python" -m pip install -q "$SDIST[test]"
     assert_twin "$venv/bin/python" c
     copy_tests "$tests"
-    (cd "$tests" && "$venv/bin/python" -m pytest -q -p no:cacheprovider tests)
+    # tests/test_annotation.py reads Cython's annotated output, which does not depend on the
+    # interpreter: the wheel and README stages run it.
+    (cd "$tests" && "$venv/bin/python" -m pytest -q -p no:cacheprovider --ignore=tests/test_annotation.py tests)
 }
 
 declare -A PIDS=()
