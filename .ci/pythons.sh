@@ -7,12 +7,12 @@ set -euo pipefail
 STAGE_NAME=pythons
 . "$(dirname "$0")/lib.sh"
 SDIST=$(sdist_path)
-# 3.11 is the wheel stage's interpreter and 3.13's wheel is built and tested by the
+# 3.11 is the wheel-tests stage's interpreter and 3.13's wheel is built and tested by the
 # cibuildwheel stage (the whole suite, in its container), so by default this stage runs the
 # other three.
 VERSIONS=${CI_PYTHONS:-3.9 3.10 3.12}
 JOBS=${CI_PYTHON_JOBS:-2}
-# The wheel stage already tested this interpreter's wheel.
+# The wheel-tests stage already tested this interpreter's wheel.
 COVERED=$("${PYTHON:-python3}" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 
 one() {
@@ -28,7 +28,7 @@ one() {
     assert_twin "$venv/bin/python" c
     copy_tests "$tests"
     # tests/test_annotation.py reads Cython's annotated output, which does not depend on the
-    # interpreter: the wheel and README stages run it.
+    # interpreter: the wheel-tests and README stages run it.
     (cd "$tests" && "$venv/bin/python" -m pytest -q -p no:cacheprovider --ignore=tests/test_annotation.py tests)
 }
 
@@ -37,7 +37,7 @@ status=0
 run_versions=()
 for v in $VERSIONS; do
     if [ "$v" = "$COVERED" ] && [ -z "${CI_PYTHONS:-}" ]; then
-        log "CPython $v: tested by the wheel stage (installed wheel, compiled twin)"
+        log "CPython $v: tested by the wheel-tests stage (installed wheel, compiled twin)"
         continue
     fi
     run_versions+=("$v")

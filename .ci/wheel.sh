@@ -5,10 +5,9 @@
 #  2. the sdist holds what a build and the tests need, and nothing generated;
 #  3. auditwheel repair (the manylinux tag is recorded and must be manylinux_2_17 or older);
 #     no extension module carries a RUNPATH/RPATH of the build machine;
-#  4. installed into a fresh venv (no Cython, no source tree on its path), the compiled twin
-#     loads and the test suite passes against it;
-#  5. the pure py3-none-any wheel, built from the same sdist (used by the PyPy stage; built
-#     before the tests run, so that a test failure here does not starve later stages).
+#  4. the pure py3-none-any wheel, built from the same sdist (used by the PyPy stage).
+# The "wheel-tests" stage (.ci/wheel-tests.sh) installs the repaired wheel and runs the suite
+# against it, beside the other stages that need only the sdist and the wheels.
 set -euo pipefail
 STAGE_NAME=wheel
 . "$(dirname "$0")/lib.sh"
@@ -111,18 +110,3 @@ WSCODEC_NO_EXTENSIONS=1 python -m pip wheel -q --no-deps -w "$CI_WORK/pure" "$SD
 PURE=$(ls "$CI_WORK"/pure/wscodec-*.whl)
 case "$PURE" in *-py3-none-any.whl) log "pure wheel: $(basename "$PURE")" ;;
     *) die "the pure wheel is not py3-none-any: $(basename "$PURE")" ;; esac
-
-log "install into a fresh venv and test the installed wheel"
-VENV=$CI_WORK/venv-wheel
-rm -rf "$VENV"
-"${PYTHON:-python3}" -m venv "$VENV"
-"$VENV/bin/python" -m pip install -q "$REPAIRED[test]"
-# The test extra brings Cython (tests/test_capi.py compiles a module against the installed
-# C API); the wheel itself must not need it: its compiled twin loads with Cython blocked.
-# (Run from /, so that the checkout's wscodec/ is not what gets imported.)
-(cd / && "$VENV/bin/python" -c "import sys; sys.modules['Cython'] = None; import wscodec; assert wscodec.IMPLEMENTATION == 'c'") ||
-    die "the installed wheel needs Cython at run time"
-assert_twin "$VENV/bin/python" c
-copy_tests "$CI_WORK/tests-wheel"
-(cd "$CI_WORK/tests-wheel" && "$VENV/bin/python" -m pytest -q -p no:cacheprovider tests)
-
