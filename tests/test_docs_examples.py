@@ -100,7 +100,7 @@ def NAMES():
     return {"transport": _Transport()}
 
 
-PAGES = sorted(DOCS.rglob("*.md"))
+PAGES = [ROOT / "README.md"] + sorted(DOCS.rglob("*.md"))
 
 
 def _run(path):
@@ -161,7 +161,7 @@ def test_examples_run(path):
 def test_pages_have_examples():
     """The pages that teach the API carry runnable examples (so this test cannot pass on an
     empty set because the parser stopped seeing them)."""
-    for name in ("docs/getting-started.md", "docs/sans-io.md"):
+    for name in ("README.md", "docs/getting-started.md", "docs/sans-io.md"):
         python = [b for b in blocks(ROOT / name) if b.lang in ("python", "pycon") and b.marker is None]
         assert len(python) >= 2, (name, python)
 
@@ -189,3 +189,43 @@ def test_a_failing_example_fails(tmp_path):
     page.write_text("```python\nundefined_name\n```\n", encoding="utf-8")
     with pytest.raises(NameError):
         _run(page)
+
+
+# The README's shell blocks: exactly the two set-up commands (benchmark comparison, tests) and
+# the install line.  The test command is what CI's last stage runs.
+README_SHELL = {
+    "pip install wscodec",
+}
+
+
+def _readme_shell():
+    return [b.text.strip() for b in blocks(ROOT / "README.md") if b.lang in ("sh", "bash", "console")]
+
+
+def test_readme_set_up_commands():
+    shell = _readme_shell()
+    setup = [cmd for cmd in shell if cmd not in README_SHELL]
+    assert len(setup) == 2, setup
+    bench, tests = setup
+    assert "python -m wscodec bench" in bench, bench
+    assert tests.endswith("python -m pytest"), tests
+    # .ci/tests.sh runs the README test command (its header quotes it) for both twins.
+    ci = (ROOT / ".ci" / "tests.sh").read_text(encoding="utf-8")
+    assert "#   " + tests + "\n" in ci, "README test command differs from .ci/tests.sh"
+    assert 'pip install -q -e ".[test]"' in ci and "python -m pytest" in ci
+    for cmd in README_SHELL:
+        assert cmd in shell, cmd
+
+
+def test_version_in_one_place():
+    """``wscodec.__version__`` is the one place the version is written: the package metadata
+    (pyproject's dynamic version) and the documentation site read it, and the changelog's
+    newest release is that version, under an Unreleased section."""
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert 'dynamic = ["version"]' in pyproject
+    assert 'version = { attr = "wscodec.__version__" }' in pyproject
+    assert re.search(r"(?m)^version\s*=\s*[\"']", pyproject) is None
+    conf = (DOCS / "conf.py").read_text(encoding="utf-8")
+    assert "release = version = wscodec.__version__" in conf
+    headings = re.findall(r"(?m)^## \[([^\]]+)\]", (ROOT / "CHANGELOG.md").read_text(encoding="utf-8"))
+    assert headings[:2] == ["Unreleased", wscodec.__version__], headings
