@@ -21,15 +21,17 @@ rm -rf "$VENV" "$OUT"
 "$VENV/bin/python" -m pip install -q --upgrade pip
 "$VENV/bin/python" -m pip install -q -r docs/requirements.txt
 WSCODEC_REQUIRE_EXTENSIONS=1 "$VENV/bin/python" -m pip install -q ".[test,integrations]"
+log "installed in ${SECONDS} s"
 
 log "sphinx-build -W (warnings are errors)"
 "$VENV/bin/python" -m sphinx -W --keep-going -q -b html docs "$OUT/html"
-log "site written to $OUT/html"
+log "site written to $OUT/html (${SECONDS} s)"
 
 log "examples of the README and docs/ (compiled twin, peers required)"
 mkdir -p "$OUT/examples/.ci"
-cp -r tests docs README.md pyproject.toml "$OUT/examples/"
+cp -r tests docs README.md CHANGELOG.md pyproject.toml "$OUT/examples/"
 cp .ci/tests.sh "$OUT/examples/.ci/"
 assert_twin "$VENV/bin/python" c
 (cd "$OUT/examples" && WSCODEC_REQUIRE_PEERS=1 "$VENV/bin/python" -m pytest -q -p no:cacheprovider \
     tests/test_docs_examples.py)
+log "done in ${SECONDS} s"
