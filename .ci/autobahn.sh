@@ -4,7 +4,7 @@
 # (WSCODEC_NO_EXTENSIONS=1); the stage fails unless every case ends OK, NON-STRICT or
 # INFORMATIONAL (tests/e2e/autobahn_run.py reads the suite's JSON report).
 #
-# wscodec is installed (compiled; a module that fails to compile fails the stage) into a venv
+# wscodec is installed (the compiled wheel the wheel stage built) into a venv
 # of its own.  The fuzzing client is autobahntestsuite's wstest under Python 2.7 (pyenv's), in
 # a virtualenv cached outside the clone under ${XDG_CACHE_HOME:-$HOME/.cache}/wscodec-ci and
 # reused when present; when it is absent it is built (never skipped).  Without any Python 2.7
@@ -98,12 +98,12 @@ case $RUNNER in
 esac
 log "fuzzing client: ${CLIENT[*]}"
 
-# wscodec itself, installed from the sdist (not the checkout, which other stages running at
-# the same time must not see rebuilt) so the server imports the built extension.
+# wscodec itself, its wheel installed (not the checkout, which other stages running at the
+# same time must not see rebuilt) so the server imports the built extension.
 VENV=$CI_WORK/autobahn-venv
 rm -rf "$VENV"
 "$PY3" -m venv "$VENV"
-WSCODEC_REQUIRE_EXTENSIONS=1 "$VENV/bin/python" -m pip install -q "$(sdist_path)"
+"$VENV/bin/python" -m pip install -q "$(wheel_path)"
 
 OUT=$CI_WORK/autobahn
 rc=0

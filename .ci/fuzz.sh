@@ -2,8 +2,8 @@
 # Stage "fuzz": every atheris harness in fuzz/ for a short, fixed time (FUZZ_SECONDS each,
 # default 15), starting from the checked-in seed corpus.  A finding (an undocumented
 # exception, a disagreement between the twins, a crash or a hang) fails the stage and the
-# input is kept in $CI_WORK/fuzz/artifacts.  The long run is described in the README
-# ("Security and hardening").
+# input is kept in $CI_WORK/fuzz/artifacts.  The long run is described in
+# docs/contributing.md ("Hardening checks").
 #
 # Then the same harnesses with native coverage (fuzz/native.sh: a clang build with
 # AddressSanitizer and libFuzzer's coverage of the C code, atheris' runtime preloaded),

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Stage "integrations": the drop-in speedups (wscodec.integrations).
 #
-# 1. A venv of its own with wscodec installed from the clone (compiled; a module that fails
-#    to compile fails the stage) and the pinned peers: pip install "<sdist>[test,integrations]".
+# 1. A venv of its own with wscodec's wheel from the wheel stage (compiled) and the pinned
+#    peers: pip install "<wheel>[test,integrations]".
 # 2. tests/integrations from a copy outside the source tree, with WSCODEC_REQUIRE_PEERS=1 (a
 #    missing peer fails instead of skipping); then its websockets tests again on websockets
 #    13.1, the oldest version the test extra allows.
@@ -56,8 +56,8 @@ else
     # shellcheck disable=SC1091
     . "$VENV/bin/activate"
     python -m pip install -q --upgrade pip
-    # From the sdist, not the checkout: other stages run at the same time (.ci/run).
-    WSCODEC_REQUIRE_EXTENSIONS=1 python -m pip install -q "$(sdist_path)[test,integrations]"
+    # The wheel, not the checkout: other stages run at the same time (.ci/run).
+    python -m pip install -q "$(wheel_path)[test,integrations]"
     python -m pip install -q "${AIOHTTP_TEST_DEPS[@]}"
 fi
 copy_tests "$TESTS"

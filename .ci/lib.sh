@@ -51,6 +51,16 @@ sdist_path() {
     echo "$s"
 }
 
+# The repaired (manylinux) wheel built by the "wheel" stage: the pooled stages that need
+# wscodec installed, not built, install it, so none compiles it again or builds in the
+# checkout that stages running beside it read.
+wheel_path() {
+    local w
+    w=$(ls "$CI_WORK"/wheelhouse/wscodec-*.whl 2>/dev/null | head -n1 || true)
+    [ -n "$w" ] || die "no repaired wheel in $CI_WORK/wheelhouse (the wheel stage builds it)"
+    echo "$w"
+}
+
 # A copy of the test suite (and the pytest configuration) outside the source tree, so that
 # `import wscodec` resolves to an installed wheel, never to the checkout.
 copy_tests() {

@@ -18,7 +18,8 @@ import atheris  # noqa: E402
 
 with atheris.instrument_imports():
     # The pure twins and the shared modules get Python coverage feedback; the compiled twins
-    # get native coverage only in a clang build (see the README, "Security and hardening").
+    # get native coverage only in a clang build (docs/contributing.md, "Fuzzing with native
+    # coverage").
     import wscodec  # noqa: F401
     from wscodec import _errors  # noqa: F401
     from wscodec import handshake  # noqa: F401

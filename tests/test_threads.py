@@ -1,6 +1,6 @@
 """Thread safety: many threads at once, each with its own decoders and encoders.
 
-The contract (README, "Supported platforms"): functions (``apply_mask``, ``mask_inplace`` on a
+The contract (docs/getting-started.md, "Threads"): functions (``apply_mask``, ``mask_inplace`` on a
 buffer the thread owns, ``validate_utf8``, ``encode_frame``) are thread-safe; decoders,
 encoders and validators hold per-connection state and are used by one thread at a time, one
 per connection.  These tests hammer that contract from many threads at once and check every
