@@ -110,14 +110,14 @@ def fallback_reason():
         return ("%s runs the pure-Python twins (the compiled ones are CPython extension "
                 "modules)" % platform.python_implementation())
     package = os.path.dirname(os.path.abspath(__file__))
-    which = "its compiled modules (%s)" % ", ".join("_%s_c" % c for c in pure)
+    which = "compiled modules (%s)" % ", ".join("_%s_c" % c for c in pure)
     # Another wscodec on sys.path, after this one, that has them: this one hides it.
     for entry in sys.path:
         candidate = os.path.abspath(os.path.join(entry or os.getcwd(), "wscodec"))
         if candidate == package or not os.path.isfile(os.path.join(candidate, "__init__.py")):
             continue
         if all(_compiled_files(candidate, c)[0] for c in CODEC):
-            return ("the wscodec imported is the source checkout at %s, which lacks %s, and it "
+            return ("the wscodec imported is the source checkout at %s, which lacks its %s, and it "
                     "hides the compiled wscodec installed at %s: `python -m` (and `python -c`) "
                     "put the current directory first on sys.path. Run the command from another "
                     "directory (or use the `wscodec` command), or build the checkout in place "
@@ -133,7 +133,7 @@ def fallback_reason():
         return ("the wscodec imported is a source checkout at %s whose %s were never built: "
                 "run `pip install -e .` (or `python setup.py build_ext --inplace`) there, which "
                 "needs a C compiler and Cython" % (package, which))
-    return ("wscodec at %s was installed without %s: built from source where they could not "
+    return ("wscodec at %s was installed without its %s: built from source where they could not "
             "be compiled (no C compiler, or Cython missing; pip's build log says \"could not "
             "compile\"). Install a wheel (`pip install --only-binary wscodec wscodec`) or "
             "install a C compiler and reinstall" % (package, which))

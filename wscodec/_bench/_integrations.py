@@ -71,7 +71,7 @@ def _originals(name, with_wscodec):
     if plan.action != "patch":
         if with_wscodec:
             raise _cases.Unavailable(
-                "not timed: here install() leaves %s as it is (the row above): %s"
+                "not timed: install() leaves %s as it is here (the row above): %s"
                 % (plan.at, plan.reason))
         if name in _HOST_OBJECTS and plan.action == "nothing":
             return {attribute: (obj, None) for attribute, obj in _HOST_OBJECTS[name]().items()}
