@@ -335,6 +335,11 @@ def _md_escape(text):
 
 def markdown(info, settings, command, case_results):
     out = []
+    if pure_warning(info):
+        out.append("> **Not what `pip install wscodec` gives on CPython**: these figures are "
+                   "wscodec's pure-Python twins (`IMPLEMENTATION = \"%s\"`). Why: %s."
+                   % (info["implementation"], info.get("fallback_reason") or "unknown"))
+        out.append("")
     out.append("Command: `%s`  " % command)
     out.append("wscodec %s (`IMPLEMENTATION = \"%s\"`), %s, %s (%s logical CPUs), %s.  "
                % (info["wscodec_version"], info["implementation"], info["python"],
@@ -469,8 +474,10 @@ def plot(path, info, case_results):
             ax.set_yscale("log")
         ax.grid(axis="y", alpha=0.3)
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-    fig.suptitle("wscodec %s (IMPLEMENTATION=%s) vs peers - %s, %s - %s; compare bars within "
-                 "one run only" % (info["wscodec_version"], info["implementation"],
+    fig.suptitle("%swscodec %s (IMPLEMENTATION=%s) vs peers - %s, %s - %s; compare bars within "
+                 "one run only" % ("PURE-PYTHON TWINS, NOT THE COMPILED WSCODEC: "
+                                   if pure_warning(info) else "",
+                                   info["wscodec_version"], info["implementation"],
                                    info["python"], info["cpu"], info["date"]), fontsize=10)
     fig.tight_layout(rect=(0, 0, 1, 0.98))
     fig.savefig(path, dpi=110)
