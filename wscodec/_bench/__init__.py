@@ -21,8 +21,6 @@ DEFAULT_CHART = "wscodec-bench.png"
 
 def _prog():
     """How this command was started: ``wscodec`` (the console script) or ``python -m wscodec``."""
-    import os
-
     name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
     return "wscodec" if name in ("wscodec", "wscodec.exe") else "python -m wscodec"
 
