@@ -136,8 +136,9 @@ def patches(name):
     the pure-Python twins).  Nothing is patched by calling it::
 
         >>> for owner, attribute, replacement in patches("tornado"):  # doctest: +SKIP
-        ...     print(owner.__name__, attribute, replacement)
-        tornado.websocket _websocket_mask <built-in function websocket_mask>
+        ...     print(owner.__name__, attribute, replacement.__name__)
+        tornado.util _websocket_mask websocket_mask
+        tornado.websocket _websocket_mask websocket_mask
 
     Imports the library; ``ImportError`` when it is not installed, ``ValueError`` for a name
     not in ``SUPPORTED``, and any error building the patches propagates.
