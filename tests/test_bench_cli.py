@@ -7,6 +7,7 @@ machine-readable outputs, and that a missing peer is reported rather than crashi
 
 import json
 import os
+import platform
 import subprocess
 import sys
 from pathlib import Path
@@ -21,11 +22,22 @@ ROOT = Path(__file__).resolve().parent.parent
 SMALL = "mask/apply_mask/16B"
 
 
-def _bench(*args, env=None, cwd=ROOT):
-    return subprocess.run(
-        [sys.executable, "-m", "wscodec", "bench", "--quick", "--filter", SMALL, *args],
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=120,
-    )
+def _bench(*args, env=None, cwd=ROOT, filters=(SMALL,), plot=False):
+    command = [sys.executable, "-m", "wscodec", "bench", "--quick"]
+    for f in filters:
+        command += ["--filter", f]
+    if not plot:
+        command.append("--no-plot")
+    return subprocess.run(command + list(args), cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=300)
+
+
+def _env(**extra):
+    # The worktree's wscodec first, from any directory.
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [str(ROOT)] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else [])))
+    env.update(extra)
+    return env
 
 
 def test_quick_run_prints_table_and_writes_json_and_markdown(tmp_path):
@@ -40,11 +52,22 @@ def test_quick_run_prints_table_and_writes_json_and_markdown(tmp_path):
     # The case table: a ratio column, wscodec's row with the identity ratio.
     lines = out.splitlines()
     title = next(i for i, line in enumerate(lines) if line.startswith(SMALL + ":"))
-    assert "wscodec/this" in lines[title + 1]
+    assert lines[title + 1].split()[-2:] == ["wscodec", "is"]
     wscodec_row = lines[title + 2].split()
     assert wscodec_row[:2] == ["wscodec", "apply_mask"]
-    assert wscodec_row[-1] == "1.00"
-    assert "Summary" in out
+    assert wscodec_row[-1] == "baseline"
+    # Every timed peer row says how many times faster (or slower) wscodec is.
+    websockets_row = next(line for line in lines[title:]
+                          if line.strip().startswith("websockets speedups.apply_mask"))
+    assert websockets_row.split()[-1] in ("faster", "slower")
+    assert websockets_row.split()[-2].endswith("×")
+    # The short summary comes first, per library; the per-case table after the cases.
+    gains = lines.index(next(line for line in lines if line.startswith("What installing wscodec")))
+    assert gains < title
+    assert any(line.strip().startswith("websockets ") for line in lines[gains:title])
+    assert "Per case: " in out
+    # Progress goes to stderr, one line per case.
+    assert "[1/1] %s ..." % SMALL in proc.stderr
 
     report = json.loads(json_path.read_text())
     (case,) = report["cases"]
@@ -52,11 +75,91 @@ def test_quick_run_prints_table_and_writes_json_and_markdown(tmp_path):
     (ours,) = [r for r in case["results"] if r["library"] == "wscodec"]
     assert ours["status"] == "ok"
     assert ours["ratio_wscodec_over_this"] == 1.0
+    assert ours["wscodec_times_faster"] == 1.0
     assert len(ours["samples_s"]) >= 3
     assert report["machine"]["implementation"] in ("c", "python")
     markdown = md_path.read_text()
-    assert "| case | contender | time | throughput | wscodec/this |" in markdown
+    assert "| case | contender | time | throughput | wscodec is |" in markdown
     assert "| wscodec apply_mask |" in markdown
+
+
+def test_the_chart_is_drawn_by_default_to_a_named_file(tmp_path):
+    pytest.importorskip("matplotlib")  # without it the run says so: the next test
+    proc = _bench(cwd=tmp_path, env=_env(), plot=True)
+    assert proc.returncode == 0, proc.stderr
+    chart = tmp_path / "wscodec-bench.png"
+    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "Chart: %s" % chart in proc.stdout.splitlines()
+
+
+def test_without_matplotlib_the_default_chart_is_skipped_with_a_word(tmp_path):
+    blocked = tmp_path / "blocked" / "matplotlib"
+    blocked.mkdir(parents=True)
+    (blocked / "__init__.py").write_text("raise ImportError('blocked for this test')\n")
+    env = _env()
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(blocked.parent)])
+    proc = _bench(cwd=tmp_path, env=env, plot=True)
+    assert proc.returncode == 0, proc.stderr
+    assert not (tmp_path / "wscodec-bench.png").exists()
+    assert "Chart: not drawn: matplotlib is not installed" in proc.stdout
+    # Asked for by name, a chart that cannot be drawn is an error.
+    proc = _bench("--plot", str(tmp_path / "x.png"), cwd=tmp_path, env=env, plot=True)
+    assert proc.returncode != 0 and "needs matplotlib" in proc.stderr
+
+
+def _warning_at_top_and_bottom(out):
+    lines = out.splitlines()
+    assert lines[0] == lines[-1] == "!" * 78, (lines[:3], lines[-3:])
+    size = lines.index("!" * 78, 1) + 1
+    top, bottom = " ".join(lines[:size]), " ".join(lines[-size:])
+    assert top == bottom
+    assert "pure-Python twins" in top
+    return top
+
+
+def test_pure_twins_on_cpython_are_said_loudly_at_top_and_bottom_with_why():
+    proc = _bench(env=_env(WSCODEC_NO_EXTENSIONS="1"))
+    assert proc.returncode == 0, proc.stderr
+    box = _warning_at_top_and_bottom(proc.stdout)
+    assert "Why: WSCODEC_NO_EXTENSIONS=1 is set" in box
+    # Said at once on stderr too: the report comes after minutes of measuring.
+    assert "WSCODEC_NO_EXTENSIONS=1" in proc.stderr
+
+
+@pytest.mark.skipif(platform.python_implementation() != "CPython", reason="the compiled twins "
+                    "are CPython's (elsewhere the pure twins are all there is: no warning)")
+def test_the_compiled_twins_get_no_warning():
+    from wscodec import _select
+
+    if _select.NO_EXTENSIONS or _select.IMPLEMENTATION != "c":
+        pytest.skip("the compiled twins are not built here (tests/test_select.py fails then)")
+    proc = _bench(env=_env())
+    assert proc.returncode == 0, proc.stderr
+    assert "!!" not in proc.stdout
+    assert "Measured: wscodec %s compiled (IMPLEMENTATION = c" % __import__("wscodec").__version__ \
+        in proc.stdout
+
+
+def test_integration_cases_on_the_pure_twins_say_what_install_does():
+    # wsproto's and aiohttp's pure twins are their own classes: install() replaces nothing,
+    # and the row says so (it used to print KeyError: 'FrameProtocol' and "no compiled
+    # reader"); the library alone is still timed.
+    pytest.importorskip("wsproto")
+    pytest.importorskip("aiohttp")
+    proc = _bench(env=_env(WSCODEC_NO_EXTENSIONS="1"),
+                  filters=("integrations/wsproto/send", "integrations/aiohttp/decode-text-125B"))
+    assert proc.returncode == 0, proc.stderr
+    assert "error" not in proc.stdout.lower()
+    for library in ("wsproto", "aiohttp"):
+        title = next(line for line in proc.stdout.splitlines()
+                     if line.startswith("integrations/%s/" % library))
+        lines = proc.stdout.split(title, 1)[1].splitlines()
+        alone, ours = lines[2], lines[3]
+        assert alone.split()[0] == library and alone.split()[-1] in ("faster", "slower",
+                                                                      "baseline", "-")
+        assert ours.strip().startswith("%s + wscodec  not timed: install() leaves %s "
+                                       % (library, library)), ours
+        assert "nothing to replace" in ours
 
 
 def test_missing_peer_is_reported_not_installed(tmp_path):

@@ -1,11 +1,16 @@
 """Command line: ``python -m wscodec bench [options]`` compares wscodec with its peers.
 
+Installed as the ``wscodec`` console script too (``wscodec bench``): a console script puts its
+own directory first on ``sys.path``, not the current one, so in a source checkout it runs the
+installed wscodec rather than the checkout's uncompiled package.
+
 ``python -m wscodec bench --help`` lists the options.
 """
 
 import sys
 
 USAGE = """usage: python -m wscodec COMMAND [options]
+   or: wscodec COMMAND [options]   (the same; it never imports the current directory's wscodec)
 
 commands:
   bench   compare wscodec with the installed WebSocket libraries (--help for options)

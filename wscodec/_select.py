@@ -21,7 +21,10 @@ import os
 import platform
 from typing import TYPE_CHECKING
 
-__all__ = ["NO_EXTENSIONS", "IMPLEMENTATION", "IMPLEMENTATIONS", "load", "mask", "utf8", "frames", "messages"]
+__all__ = [
+    "NO_EXTENSIONS", "IMPLEMENTATION", "IMPLEMENTATIONS", "CODEC", "load", "fallback_reason",
+    "mask", "utf8", "frames", "messages",
+]
 
 
 def _flag(name):
@@ -64,4 +67,73 @@ else:
     frames = load("frames")
     messages = load("messages")
 
-IMPLEMENTATION = "c" if all(IMPLEMENTATIONS[c] == "c" for c in ("mask", "utf8", "frames", "messages")) else "python"
+#: The codec's own module pairs (their compiled twins make ``IMPLEMENTATION == "c"``).
+CODEC = ("mask", "utf8", "frames", "messages")
+
+IMPLEMENTATION = "c" if all(IMPLEMENTATIONS[c] == "c" for c in CODEC) else "python"
+
+
+def _compiled_files(directory, concern):
+    """The compiled modules of ``concern`` in ``directory``: (loadable here, for another Python)."""
+    import glob
+    from importlib.machinery import EXTENSION_SUFFIXES
+
+    here, other = [], []
+    for path in glob.glob(os.path.join(glob.escape(directory), "_%s_c.*" % concern)):
+        name = os.path.basename(path)
+        if any(name == "_%s_c%s" % (concern, suffix) for suffix in EXTENSION_SUFFIXES):
+            here.append(path)
+        elif name.endswith((".so", ".pyd")):
+            other.append(path)
+    return here, other
+
+
+def fallback_reason():
+    """Why the codec runs its pure-Python twins here, as a sentence; None when it runs the
+    compiled ones.  ``python -m wscodec bench`` prints it, so that a measurement of the pure
+    twins is never mistaken for what ``pip install wscodec`` gives on CPython.
+
+    Tells apart: ``WSCODEC_NO_EXTENSIONS``, an interpreter other than CPython, a source
+    checkout without compiled modules that hides an installed wscodec which has them (``python
+    -m`` and ``python -c`` put the current directory first on ``sys.path``), compiled modules
+    built for another Python, a checkout never built, and an install made without them.
+    """
+    import sys
+
+    pure = [c for c in CODEC if IMPLEMENTATIONS.get(c) != "c"]
+    if not pure:
+        return None
+    if _flag("WSCODEC_NO_EXTENSIONS"):
+        return ("WSCODEC_NO_EXTENSIONS=%s is set in the environment, which forces the "
+                "pure-Python twins" % os.environ["WSCODEC_NO_EXTENSIONS"].strip())
+    if platform.python_implementation() != "CPython":
+        return ("%s runs the pure-Python twins (the compiled ones are CPython extension "
+                "modules)" % platform.python_implementation())
+    package = os.path.dirname(os.path.abspath(__file__))
+    which = "compiled modules (%s)" % ", ".join("_%s_c" % c for c in pure)
+    # Another wscodec on sys.path, after this one, that has them: this one hides it.
+    for entry in sys.path:
+        candidate = os.path.abspath(os.path.join(entry or os.getcwd(), "wscodec"))
+        if candidate == package or not os.path.isfile(os.path.join(candidate, "__init__.py")):
+            continue
+        if all(_compiled_files(candidate, c)[0] for c in CODEC):
+            return ("the wscodec imported is the source checkout at %s, which lacks its %s, and it "
+                    "hides the compiled wscodec installed at %s: `python -m` (and `python -c`) "
+                    "put the current directory first on sys.path. Run the command from another "
+                    "directory (or use the `wscodec` command), or build the checkout in place "
+                    "(`pip install -e .`)" % (package, which, candidate))
+    other = [os.path.basename(p) for c in pure for p in _compiled_files(package, c)[1]]
+    if other:
+        return ("the compiled modules in %s were built for another Python (%s), not for this "
+                "one (%s %s): rebuild them with this interpreter"
+                % (package, ", ".join(sorted(other)[:3]), platform.python_implementation(),
+                   platform.python_version()))
+    checkout = os.path.isfile(os.path.join(os.path.dirname(package), "setup.py"))
+    if checkout:
+        return ("the wscodec imported is a source checkout at %s whose %s were never built: "
+                "run `pip install -e .` (or `python setup.py build_ext --inplace`) there, which "
+                "needs a C compiler and Cython" % (package, which))
+    return ("wscodec at %s was installed without its %s: built from source where they could not "
+            "be compiled (no C compiler, or Cython missing; pip's build log says \"could not "
+            "compile\"). Install a wheel (`pip install --only-binary wscodec wscodec`) or "
+            "install a C compiler and reinstall" % (package, which))

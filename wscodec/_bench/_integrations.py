@@ -38,15 +38,47 @@ def _text(size):
     return (words * (size // len(words) + 1)).encode()[:size].decode("utf-8", "ignore").encode()
 
 
-def _originals(name):
-    """The library's own objects (the ones ``install(name)`` would replace)."""
+# The host's own object for each attribute a patch replaces, for the libraries whose patches
+# are empty when wscodec has nothing to replace (its pure twin is the library's own code).
+_HOST_OBJECTS = {
+    "wsproto": lambda: {"FrameProtocol": _attr("wsproto.connection", "FrameProtocol")},
+    "aiohttp": lambda: {name: _attr("aiohttp.web_ws", name)
+                        for name in ("WebSocketReader", "WebSocketDataQueue")},
+}
+
+
+def _attr(module, name):
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
+
+
+def _originals(name, with_wscodec):
+    """attribute -> (the library's own object, the one ``install(name)`` binds in its place),
+    for each attribute ``install(name)`` replaces.
+
+    The contender "<library> + wscodec" is the library as it runs once ``install()`` has run
+    here: where ``install()`` would leave the library as it is (the pure-Python twins against
+    its compiled speedup, or nothing to replace), that row says so and why, instead of timing
+    a replacement no application would get.
+    """
     if name in integrations.installed():
         raise _cases.Unavailable("n/a: wscodec.integrations is installed in this process")
     try:
-        triples = integrations.patches(name)
+        plan = integrations._plan(name)
     except ImportError:
         raise _cases.Unavailable(_cases.NOT_INSTALLED) from None
+    if plan.action != "patch":
+        if with_wscodec:
+            raise _cases.Unavailable(
+                "not timed: install() leaves %s as it is here (the row above): %s"
+                % (plan.at, plan.reason))
+        if name in _HOST_OBJECTS and plan.action == "nothing":
+            return {attribute: (obj, None) for attribute, obj in _HOST_OBJECTS[name]().items()}
+        if plan.error is not None:
+            raise _cases.Unavailable("error: %s" % plan.reason)
     out = {}
+    triples = plan.triples if plan.action == "patch" else integrations.patches(name)
     for owner, attribute, replacement in triples:
         current = owner.__dict__[attribute] if isinstance(owner, type) else getattr(owner, attribute)
         out[attribute] = (current, replacement)
@@ -108,7 +140,7 @@ def _wsproto_decode(frames, size, text):
         return {"stream": stream, "expected": (frames, data)}
 
     def prepare(case, with_wscodec):
-        originals = _originals("wsproto")
+        originals = _originals("wsproto", with_wscodec)
         from wsproto import Connection, ConnectionType
 
         original, replacement = originals["FrameProtocol"]
@@ -138,7 +170,7 @@ def _wsproto_send(size):
         return {"data": data, "expected": data}
 
     def prepare(case, with_wscodec):
-        originals = _originals("wsproto")
+        originals = _originals("wsproto", with_wscodec)
         from wsproto import Connection, ConnectionType
         from wsproto.events import BytesMessage
         from wsproto.frame_protocol import FrameDecoder
@@ -189,7 +221,7 @@ def _websockets_decode(frames_per_op, size, text):
         return {"stream": stream, "expected": (frames_per_op, payload)}
 
     def prepare(case, with_wscodec):
-        originals = _originals("websockets")
+        originals = _originals("websockets", with_wscodec)
         import websockets.frames as frames
         from websockets.protocol import Protocol, Side, State
 
@@ -223,7 +255,7 @@ def _websockets_serialize(size):
         return {"data": data, "expected": data}
 
     def prepare(case, with_wscodec):
-        originals = _originals("websockets")
+        originals = _originals("websockets", with_wscodec)
         import websockets.frames as frames
 
         _websockets_saved.setdefault("parse", originals["parse"][0])
@@ -258,7 +290,7 @@ def _mask_build(size, seed):
 
 
 def _websocket_client_mask(case, with_wscodec):
-    originals = _originals("websocket_client")
+    originals = _originals("websocket_client", with_wscodec)
     original, replacement = originals["mask"]  # staticmethod objects from ABNF.__dict__
     fn = (replacement if with_wscodec else original).__func__
     ns = {"mask": fn, "key": KEY, "data": case.inputs["data"]}
@@ -273,7 +305,7 @@ def _websocket_client_utf8_build(size):
 
 
 def _websocket_client_utf8(case, with_wscodec):
-    originals = _originals("websocket_client")
+    originals = _originals("websocket_client", with_wscodec)
     original, replacement = originals["_validate_utf8"]
     fn = replacement if with_wscodec else original
     ns = {"validate": fn, "data": case.inputs["data"]}
@@ -281,7 +313,7 @@ def _websocket_client_utf8(case, with_wscodec):
 
 
 def _tornado_mask(case, with_wscodec):
-    originals = _originals("tornado")
+    originals = _originals("tornado", with_wscodec)
     original, replacement = originals["_websocket_mask"]
     fn = replacement if with_wscodec else original
     ns = {"mask": fn, "key": KEY, "data": case.inputs["data"]}
@@ -289,7 +321,7 @@ def _tornado_mask(case, with_wscodec):
 
 
 def _autobahn_mask(case, with_wscodec):
-    originals = _originals("autobahn")
+    originals = _originals("autobahn", with_wscodec)
     original, replacement = originals["create_xor_masker"]
     create = replacement if with_wscodec else original
     data = case.inputs["data"]
@@ -308,7 +340,7 @@ def _autobahn_utf8_build(size):
 
 
 def _autobahn_utf8(case, with_wscodec):
-    originals = _originals("autobahn")
+    originals = _originals("autobahn", with_wscodec)
     original, replacement = originals["Utf8Validator"]
     cls = replacement if with_wscodec else original
     validator = cls()
@@ -354,7 +386,7 @@ def _aiohttp_decode(frames, size, text, read_size=None):
         return {"reads": reads, "expected": (frames, payload.decode() if text else payload)}
 
     def prepare(case, with_wscodec):
-        originals = _originals("aiohttp")
+        originals = _originals("aiohttp", with_wscodec)
         if "WebSocketReader" not in originals:
             raise _cases.Unavailable("n/a: no compiled reader (nothing replaced)")
         queue_cls = originals["WebSocketDataQueue"][1 if with_wscodec else 0]
