@@ -207,7 +207,9 @@ def test_readme_set_up_commands():
     setup = [cmd for cmd in shell if cmd not in README_SHELL]
     assert len(setup) == 2, setup
     bench, tests = setup
-    assert "python -m wscodec bench" in bench, bench
+    # The console script, not `python -m`: run from the checkout's root, `python -m` would import
+    # the checkout's uncompiled wscodec/ instead of the one just installed.
+    assert bench.endswith("&& wscodec bench"), bench
     assert tests.endswith("python -m pytest"), tests
     # .ci/tests.sh runs the README test command (its header quotes it) for both twins.
     ci = (ROOT / ".ci" / "tests.sh").read_text(encoding="utf-8")
