@@ -18,6 +18,10 @@ def main(argv=None):
         sys.stdout.write(USAGE)
         return 0 if argv else 2
     command, rest = argv[0], argv[1:]
+    if command == "bench" and rest[:1] == ["e2e"]:
+        from ._bench.e2e import main as e2e
+
+        return e2e(rest[1:])
     if command == "bench":
         from ._bench import main as bench
 
