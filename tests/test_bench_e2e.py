@@ -193,3 +193,29 @@ def test_tiny_run_against_real_servers(tmp_path):
 
     if wscodec.IMPLEMENTATION == "c":
         assert "websockets" in info["with"]["installed"]
+
+
+def test_exchange_echoes_exactly_the_count_asked():
+    """The profiles' client (``exchange``) sends exactly N messages, however many in flight."""
+    case = CASES["text-125B"]
+    frame_len = len(_client.Plan(case, websocket=False).frame)
+    received = []
+
+    class Echo(asyncio.Protocol):
+        def connection_made(self, transport):
+            self.transport = transport
+
+        def data_received(self, data):
+            received.append(len(data))
+            self.transport.write(data)
+
+    async def go():
+        server = await asyncio.get_running_loop().create_server(Echo, "127.0.0.1", 0)
+        try:
+            return await _client.exchange(server.sockets[0].getsockname()[1], case, 37,
+                                          websocket=False)
+        finally:
+            server.close()
+
+    assert asyncio.run(go()) == 37
+    assert sum(received) == 37 * frame_len

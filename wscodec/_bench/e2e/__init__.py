@@ -45,7 +45,8 @@ def _cpus(pin):
 class ServerProcess:
     """One server process: started, asked for its port, stopped by closing its stdin."""
 
-    def __init__(self, entry, with_wscodec, *, cpu, loop):
+    def __init__(self, entry, with_wscodec, *, cpu, loop, prefix=(), extra_env=None,
+                 start_timeout=60):
         self.entry = entry
         self.with_wscodec = with_wscodec
         self.stderr = tempfile.TemporaryFile()
@@ -55,6 +56,7 @@ class ServerProcess:
 
         root = os.path.dirname(os.path.dirname(os.path.abspath(wscodec.__file__)))
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+        env.update(extra_env or {})
         self.info = {}
         if entry.command is not None:
             self.port = _free_port()
@@ -66,14 +68,15 @@ class ServerProcess:
             self.pid = self.proc.pid
             _wait_for_port(self.port, self.proc)
             return
-        argv = [sys.executable, "-m", "wscodec._bench.e2e._serve", entry.name, "--loop", loop]
+        argv = list(prefix) + [sys.executable, "-m", "wscodec._bench.e2e._serve", entry.name,
+                               "--loop", loop]
         if with_wscodec:
             argv.append("--wscodec")
         if cpu is not None:
             argv += ["--cpu", str(cpu)]
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=self.stderr, env=env)
-        line = _readline(self.proc, 60)
+        line = _readline(self.proc, start_timeout)
         if not line.startswith(b"READY "):
             self.stop()
             raise RuntimeError("server %s did not start: %s" % (entry.name, self.errors()))
@@ -85,11 +88,11 @@ class ServerProcess:
         self.stderr.seek(0)
         return self.stderr.read().decode(errors="replace").strip()[-2000:]
 
-    def stop(self):
+    def stop(self, timeout=5):
         if self.proc.poll() is None:
             try:
                 self.proc.stdin.close()
-                self.proc.wait(5)
+                self.proc.wait(timeout)
             except (OSError, subprocess.TimeoutExpired):
                 self.proc.kill()
                 self.proc.wait()
@@ -228,6 +231,9 @@ def _parser():
     p.add_argument("--markdown", metavar="FILE", help="also write the tables as Markdown")
     p.add_argument("--plot", metavar="FILE.png", help="also draw the ratios (needs matplotlib)")
     p.add_argument("--list", action="store_true", help="list servers and cases and exit")
+    p.add_argument("--callgrind", metavar="N1,N2",
+                   help="instead of timing: instructions per echoed message under valgrind's "
+                        "callgrind, from two runs echoing N1 and N2 messages (e.g. 200,1200)")
     return p
 
 
@@ -263,6 +269,14 @@ def main(argv=None):
         print("unknown case(s): %s; see --list" % ", ".join(unknown), file=sys.stderr)
         return 2
     cases = [cases_by_id[c] for c in ids]
+    if args.callgrind:
+        from . import _profile
+
+        counts = tuple(int(x) for x in args.callgrind.split(","))
+        if len(counts) != 2 or not 0 < counts[0] < counts[1]:
+            print("--callgrind takes N1,N2 with 0 < N1 < N2", file=sys.stderr)
+            return 2
+        return _profile.main(servers, cases, counts)
     if args.quick:
         args.rounds, args.duration, args.warmup = 2, 0.3, 0.1
     if args.rounds < 1 or args.duration <= 0 or args.warmup < 0:

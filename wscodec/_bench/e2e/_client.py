@@ -160,20 +160,26 @@ class EchoClient(asyncio.Protocol):
 
     # -- the echo loop ---------------------------------------------------------------------
 
-    def start(self, plan):
-        """Send ``plan.inflight`` messages; from then on, one more for each echo."""
+    def start(self, plan, limit=None):
+        """Send ``plan.inflight`` messages; from then on, one more for each echo (``limit``:
+        no more than that many in all, and ``drained`` resolves when their echoes are in)."""
         self.plan = plan
         self.off = 0
         self.buf = bytearray()
         self.inflater = zlib.decompressobj(-15)
         self.parts = []
         self.sending = True
-        self.outstanding = plan.inflight
-        self._send(plan.inflight)
+        self.limit = limit
+        first = plan.inflight if limit is None else min(plan.inflight, limit)
+        self.sent = first
+        self.outstanding = first
+        if limit is not None:
+            self.drained = asyncio.get_running_loop().create_future()
+        self._send(first)
 
     def _send(self, k):
         plan = self.plan
-        if plan.batches is not None:
+        if plan.batches is not None and k <= plan.inflight:
             self.transport.write(plan.batches[k])
         else:
             self.transport.writelines([plan.frame] * k)
@@ -204,11 +210,14 @@ class EchoClient(asyncio.Protocol):
     def _done(self, k):
         self.count += k
         if self.sending:
-            self._send(k)
-        else:
-            self.outstanding -= k
-            if self.outstanding <= 0:
-                self._drained()
+            if self.limit is not None:
+                k = min(k, self.limit - self.sent)
+            if k > 0:
+                self._send(k)
+                self.sent += k
+        self.outstanding = self.sent - self.count
+        if self.outstanding <= 0:
+            self._drained()
 
     def data_received(self, data):
         if self.head is not None and self.websocket:
@@ -360,3 +369,30 @@ async def measure(port, server_pid, case, *, websocket, warmup, duration, seed=0
         "client_cpu_s": c1 - c0,
         "checked": proto.count,
     }
+
+
+async def exchange(port, case, count, *, websocket=True):
+    """Echo exactly ``count`` messages of ``case`` on a new connection (for profiles)."""
+    loop = asyncio.get_running_loop()
+    offer = case.deflate and websocket
+    transport, proto = await loop.create_connection(
+        lambda: EchoClient(websocket, offer), "127.0.0.1", port)
+    try:
+        await asyncio.wait_for(proto.ready, 600)
+        bits = None
+        if offer:
+            if proto.extensions is None:
+                raise HandshakeFailed("permessage-deflate was not accepted")
+            bits = int(proto.extensions.get("client_max_window_bits") or 15)
+        proto.start(Plan(case, websocket=websocket, client_window_bits=bits), limit=count)
+        await asyncio.wait_for(proto.drained, 3600)
+    finally:
+        proto.closing = True
+        if websocket and proto.error is None and not transport.is_closing():
+            transport.write(_data.build_frame(8, struct.pack("!H", 1000), b"\1\2\3\4"))
+            try:
+                await asyncio.wait_for(asyncio.shield(proto.closed), 60)
+            except asyncio.TimeoutError:
+                pass
+        transport.close()
+    return proto.count
