@@ -26,7 +26,7 @@ _LINE = re.compile(r"^\s*([\d,]+)\s+(?:\([\s\d.%]+\)\s+)?(\S.*?)\s*$")
 def _functions(path):
     """{(object, function): self Ir} of one callgrind output file."""
     out = subprocess.run(["callgrind_annotate", "--inclusive=no", "--threshold=100",
-                          "--show-percs=no", path],
+                          "--show-percs=no", "--auto=no", path],
                          capture_output=True, text=True, check=True).stdout
     costs, total = collections.Counter(), None
     started = False
@@ -46,28 +46,29 @@ def _functions(path):
         obj = ""
         bm = re.search(r"\[(.+)\]$", name)
         if bm:
-            obj, name = os.path.basename(bm.group(1)), name[:bm.start()].strip()
-        costs[(obj, name.split(":", 1)[-1] if ":" in name else name)] += int(
-            m.group(1).replace(",", ""))
-    # A function is listed once per source file it was reached through; some lines carry no
-    # object name: merge them under the function's object where one line names it.
+            obj, name = bm.group(1), name[:bm.start()].strip()
+        name = name.split(":", 1)[-1] if ":" in name else name
+        name = re.sub(r"'\d+$", "", name)           # recursion levels: one function
+        costs[(obj, name)] += int(m.group(1).replace(",", ""))
+    # A function is listed once per source file its code came from (inlined headers), and
+    # only some of those lines name its object: merge them under the object one line names.
     objects = {fn: obj for (obj, fn) in costs if obj}
     merged = collections.Counter()
     for (obj, fn), v in costs.items():
-        merged[(obj or objects.get(fn, ""), fn.split("'")[0])] += v
+        merged[(obj or objects.get(fn, ""), fn)] += v
     return total, merged
 
 
 def _group(obj, function):
     """A coarse owner for a function: where its instructions belong in the breakdown."""
-    o = obj.lower()
-    if "wscodec" in o or "_c.cpython" in o and function.startswith("__pyx"):
+    o = os.path.basename(obj).lower()
+    if "wscodec" in obj.lower() or function.startswith("__pyx_pw_7wscodec"):
         return "wscodec (compiled)"
     if "libz" in o or "zlib" in o:
         return "zlib (deflate)"
     if o.startswith("libc") or o.startswith("ld-linux"):
         return "libc (memcpy, malloc, syscalls wrappers)"
-    if "python" in o or o == "":
+    if "libpython" in o or o.startswith("python") or o == "":
         return "CPython interpreter and objects"
     if "uvloop" in o:
         return "uvloop"
@@ -135,6 +136,7 @@ def main(servers, cases, counts, top=25, workdir=None):
                 print("  %s wscodec, top functions (self Ir per message):" % (
                     "with" if variant else "without"))
                 for (obj, fn), v in sorted(per_function.items(), key=lambda kv: -kv[1])[:top]:
-                    print("    %10.0f  %5.1f%%  %s  [%s]" % (v, 100 * v / per_msg, fn[:70], obj))
+                    print("    %10.0f  %5.1f%%  %s  [%s]" % (v, 100 * v / per_msg, fn[:70],
+                                                        os.path.basename(obj)))
             sys.stdout.flush()
     return 0

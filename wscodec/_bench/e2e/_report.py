@@ -86,9 +86,12 @@ def _ratio(sp):
 def _cell_summary(cell, key="ratio"):
     if cell["status"] != "ok":
         return cell["status"]
-    if key in cell:
-        return _ratio(cell[key])
-    return _rate(cell["without"]["rate"]["median"]) + " msg/s"
+    if key == "rate":
+        text = _rate(cell["without"]["rate"]["median"])
+        if "with" in cell:
+            text += " -> " + _rate(cell["with"]["rate"]["median"])
+        return text
+    return _ratio(cell[key]) if key in cell else "-"
 
 
 def _header(report):
@@ -150,7 +153,7 @@ def _matrix_lines(report, key, md=False):
     head = ["server"] + ids
     rows = []
     for name, row in report["results"].items():
-        if not report["servers"][name]["wscodec"] and key == "ratio":
+        if not report["servers"][name]["wscodec"] and key != "rate":
             continue
         rows.append([name] + [_cell_summary(row[i], key) for i in ids])
     return _table(head, rows, md)
@@ -168,6 +171,8 @@ def _table(head, rows, md):
 
 def text(report):
     lines = _header(report) + [""]
+    lines += ["Messages/s, without -> with wscodec (medians):"]
+    lines += _matrix_lines(report, "rate") + [""]
     lines += ["Throughput ratio, with/without wscodec (median of paired rounds, min-max):"]
     lines += _matrix_lines(report, "ratio") + [""]
     lines += ["Server CPU time per message, without/with wscodec (>1: wscodec saves CPU):"]
@@ -185,7 +190,10 @@ def text(report):
 def markdown(report):
     lines = ["<!-- " + report.get("command", "") + " -->", ""]
     lines += ["- " + h for h in _header(report)] + [""]
-    lines += ["Throughput ratio, with/without wscodec:", ""] + _matrix_lines(report, "ratio", True)
+    lines += ["Messages/s, without -> with wscodec (medians):", ""]
+    lines += _matrix_lines(report, "rate", True)
+    lines += ["", "Throughput ratio, with/without wscodec:", ""]
+    lines += _matrix_lines(report, "ratio", True)
     lines += ["", "Server CPU per message, without/with:", ""]
     lines += _matrix_lines(report, "cpu_ratio", True)
     lines += ["", "Details:", ""] + _detail_lines(report, True)
@@ -193,58 +201,68 @@ def markdown(report):
 
 
 def plot(report, path):
+    """Three panels: the throughput ratio, the server-CPU ratio, and messages/s."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     ids = [c["id"] for c in report["cases"]]
-    names = [n for n in report["results"] if report["servers"][n]["wscodec"]]
-    fig, axes = plt.subplots(2, 1, figsize=(max(8, 1.3 * len(ids) + 2), 9))
-    width = 0.8 / max(1, len(names))
-    ax = axes[0]
-    for k, name in enumerate(names):
-        xs, ys, lo, hi = [], [], [], []
-        for i, cid in enumerate(ids):
-            cell = report["results"][name][cid]
-            if cell["status"] == "ok" and "ratio" in cell:
-                r = cell["ratio"]
-                xs.append(i + (k - (len(names) - 1) / 2) * width)
-                ys.append(r["median"])
-                lo.append(r["median"] - r["min"])
-                hi.append(r["max"] - r["median"])
-        ax.bar(xs, ys, width, yerr=[lo, hi], capsize=2, label=name)
-    ax.axhline(1.0, color="black", linewidth=0.8)
-    ax.set_xticks(range(len(ids)))
-    ax.set_xticklabels(ids, rotation=20, ha="right", fontsize=8)
-    ax.set_ylabel("messages/s with / without wscodec")
-    ax.set_title("End-to-end echo: speedup from wscodec.integrations.install() "
-                 "(median, min-max of paired rounds)", fontsize=10)
-    ax.legend(fontsize=7, ncol=3)
-
-    ax = axes[1]
     allnames = list(report["results"])
+    colors = {n: plt.cm.tab10(i % 10) for i, n in enumerate(allnames)}
+    names = [n for n in allnames if report["servers"][n]["wscodec"]]
+    fig, axes = plt.subplots(3, 1, figsize=(max(8, 1.3 * len(ids) + 2), 13))
+    for ax, key, label in (
+            (axes[0], "ratio", "messages/s, with / without wscodec"),
+            (axes[1], "cpu_ratio", "server CPU per message, without / with")):
+        width = 0.8 / max(1, len(names))
+        top = 1.0
+        for k, name in enumerate(names):
+            xs, ys, lo, hi = [], [], [], []
+            for i, cid in enumerate(ids):
+                cell = report["results"][name][cid]
+                if cell["status"] == "ok" and key in cell:
+                    r = cell[key]
+                    xs.append(i + (k - (len(names) - 1) / 2) * width)
+                    ys.append(r["median"])
+                    lo.append(r["median"] - r["min"])
+                    hi.append(r["max"] - r["median"])
+                    top = max(top, r["median"])
+            ax.bar(xs, ys, width, yerr=[lo, hi], capsize=2, label=name, color=colors[name],
+                   error_kw={"elinewidth": 0.8})
+        ax.axhline(1.0, color="black", linewidth=0.8)
+        ax.set_ylim(0, top * 1.35)               # a wild whisker is clipped, not the bars
+        ax.set_xticks(range(len(ids)))
+        ax.set_xticklabels(ids, rotation=15, ha="right", fontsize=8)
+        ax.set_ylabel(label, fontsize=9)
+        ax.legend(fontsize=7, ncol=3)
+    axes[0].set_title("End-to-end echo with wscodec.integrations.install(): median of paired "
+                      "rounds, whiskers min-max", fontsize=10)
+
+    ax = axes[2]
     width = 0.8 / max(1, len(allnames))
     for k, name in enumerate(allnames):
-        for variant, hatch in (("without", ""), ("with", "//")):
+        variants = ("without", "with") if report["servers"][name]["wscodec"] else ("without",)
+        for j, variant in enumerate(variants):
             xs, ys = [], []
             for i, cid in enumerate(ids):
                 cell = report["results"][name][cid]
                 if cell["status"] == "ok" and variant in cell:
-                    xs.append(i + (k - (len(allnames) - 1) / 2) * width)
+                    x = i + (k - (len(allnames) - 1) / 2) * width
+                    if len(variants) == 2:
+                        x += (j - 0.5) * width / 2
+                    xs.append(x)
                     ys.append(cell[variant]["rate"]["median"])
-            if not xs:
-                continue
-            if variant == "without":
-                bars = ax.bar(xs, ys, width, label=name)
-                color = bars.patches[0].get_facecolor() if bars.patches else None
-            else:
-                ax.bar(xs, ys, width, fill=False, hatch=hatch, edgecolor=color, linewidth=0)
+            if xs:
+                ax.bar(xs, ys, width / len(variants), color=colors[name],
+                       alpha=1.0 if variant == "without" else 0.55,
+                       hatch="" if variant == "without" else "///",
+                       label=name if variant == "without" else None)
     ax.set_yscale("log")
     ax.set_xticks(range(len(ids)))
-    ax.set_xticklabels(ids, rotation=20, ha="right", fontsize=8)
-    ax.set_ylabel("messages/s (hatched: with wscodec)")
+    ax.set_xticklabels(ids, rotation=15, ha="right", fontsize=8)
+    ax.set_ylabel("messages/s (left: without, hatched: with)", fontsize=9)
     ax.legend(fontsize=7, ncol=4)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
