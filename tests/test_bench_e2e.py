@@ -219,3 +219,37 @@ def test_exchange_echoes_exactly_the_count_asked():
 
     assert asyncio.run(go()) == 37
     assert sum(received) == 37 * frame_len
+
+
+ECHO_COMMAND = """
+import asyncio, sys
+
+class Echo(asyncio.Protocol):
+    def connection_made(self, transport):
+        self.transport = transport
+
+    def data_received(self, data):
+        self.transport.write(data)
+
+async def main():
+    await asyncio.get_running_loop().create_server(Echo, "127.0.0.1", int(sys.argv[1]))
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+
+asyncio.run(main())
+"""
+
+
+def test_a_server_with_its_own_command_line_runs():
+    """The registry's ``command=`` form (gunicorn, daphne): the bench picks the port."""
+    from wscodec._bench import e2e
+    from wscodec._bench.e2e import _servers
+
+    entry = _servers.Server(
+        "test-command", None, requires=(), title="echo command", wscodec=False,
+        deflate=True, websocket=False,
+        command=lambda port, with_wscodec: [sys.executable, "-c", ECHO_COMMAND, str(port)])
+    report = e2e.run([entry], [CASES["binary-64KiB"]], rounds=1, warmup=0.05, duration=0.2)
+    cell = report["results"]["test-command"]["binary-64KiB"]
+    assert cell["status"] == "ok", cell
+    (m,) = cell["rounds"]["without"]
+    assert m["messages"] > 0 and m["checked"] >= m["messages"]

@@ -66,7 +66,11 @@ class ServerProcess:
             if cpu is not None:
                 os.sched_setaffinity(self.proc.pid, {cpu})
             self.pid = self.proc.pid
-            _wait_for_port(self.port, self.proc)
+            try:
+                _wait_for_port(self.port, self.proc)
+            except BaseException:
+                self.stop()
+                raise
             return
         argv = list(prefix) + [sys.executable, "-m", "wscodec._bench.e2e._serve", entry.name,
                                "--loop", loop]
@@ -78,8 +82,9 @@ class ServerProcess:
                                      stderr=self.stderr, env=env)
         line = _readline(self.proc, start_timeout)
         if not line.startswith(b"READY "):
+            errors = self.errors()
             self.stop()
-            raise RuntimeError("server %s did not start: %s" % (entry.name, self.errors()))
+            raise RuntimeError("server %s did not start: %s" % (entry.name, errors))
         _, port, info = line.decode().split(" ", 2)
         self.port, self.info = int(port), json.loads(info)
         self.pid = self.info["pid"]
@@ -96,6 +101,9 @@ class ServerProcess:
             except (OSError, subprocess.TimeoutExpired):
                 self.proc.kill()
                 self.proc.wait()
+        for f in (self.proc.stdin, self.proc.stdout, self.stderr):
+            if f is not None:
+                f.close()
 
 
 def _readline(proc, timeout):
