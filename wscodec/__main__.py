@@ -9,6 +9,7 @@ USAGE = """usage: python -m wscodec COMMAND [options]
 
 commands:
   bench   compare wscodec with the installed WebSocket libraries (--help for options)
+  bench e2e  echo servers end to end, with and without wscodec (bench e2e --help)
 """
 
 
