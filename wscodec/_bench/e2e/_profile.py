@@ -72,7 +72,7 @@ def _group(obj, function):
         return "CPython interpreter and objects"
     if "uvloop" in o:
         return "uvloop"
-    return "other compiled modules (%s)" % obj
+    return "other compiled modules (%s)" % os.path.basename(obj)
 
 
 def callgrind(entry, case, with_wscodec, counts, workdir):

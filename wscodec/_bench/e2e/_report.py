@@ -166,7 +166,8 @@ def _table(head, rows, md):
         return out
     widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
     fmt = "  ".join("%%-%ds" % w for w in widths)
-    return [fmt % tuple(head), fmt % tuple("-" * w for w in widths)] + [fmt % tuple(r) for r in rows]
+    lines = [fmt % tuple(head), fmt % tuple("-" * w for w in widths)]
+    return lines + [fmt % tuple(r) for r in rows]
 
 
 def text(report):
