@@ -14,6 +14,7 @@ USAGE = """usage: python -m wscodec COMMAND [options]
 
 commands:
   bench   compare wscodec with the installed WebSocket libraries (--help for options)
+  bench e2e  echo servers end to end, with and without wscodec (bench e2e --help)
 """
 
 
@@ -23,6 +24,10 @@ def main(argv=None):
         sys.stdout.write(USAGE)
         return 0 if argv else 2
     command, rest = argv[0], argv[1:]
+    if command == "bench" and rest[:1] == ["e2e"]:
+        from ._bench.e2e import main as e2e
+
+        return e2e(rest[1:])
     if command == "bench":
         from ._bench import main as bench
 
