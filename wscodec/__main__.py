@@ -4,6 +4,7 @@
 """
 
 import sys
+from typing import Optional, Sequence
 
 USAGE = """usage: python -m wscodec COMMAND [options]
 
@@ -12,7 +13,7 @@ commands:
 """
 
 
-def main(argv=None):
+def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv or argv[0] in ("-h", "--help"):
         sys.stdout.write(USAGE)
