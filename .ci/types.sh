@@ -64,10 +64,14 @@ export PATH="$VENV/bin:$CHECKERS/bin:$PATH"
 cd "$WORK"   # never the checkout: `import wscodec` is the installed wheel
 assert_twin "$VENV/bin/python" c
 cp "$ROOT/tests/typing/usage.py" "$WORK/usage.py"
+# Configuration files here stop both checkers from taking the checkout above for the project
+# (pyright would then read wscodec from the source tree, not from the wheel).
+printf '{"typeCheckingMode": "strict"}\n' >"$WORK/pyrightconfig.json"
+printf '[mypy]\nstrict = True\ndisallow_any_expr = True\n' >"$WORK/mypy.ini"
 
 status=0
 log "mypy --strict --disallow-any-expr tests/typing/usage.py"
-python -m mypy --strict --disallow-any-expr --no-incremental usage.py || status=1
+python -m mypy --config-file "$WORK/mypy.ini" --strict --disallow-any-expr --no-incremental usage.py || status=1
 
 log "pyright (strict) tests/typing/usage.py"
 pyright --pythonpath "$VENV/bin/python" usage.py || status=1
