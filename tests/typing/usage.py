@@ -104,6 +104,9 @@ assert_type(agreement.to_header(), str)
 assert_type(PerMessageDeflate.from_header("permessage-deflate"), PerMessageDeflate)
 assert_type(PerMessageDeflate().negotiate([agreement]), Optional[PerMessageDeflate])
 assert_type(agreement.accepts_response(agreement), bool)
+assert_type(agreement.window_bits(True), int)
+assert_type(agreement.no_context_takeover(False), bool)
+assert_type(PerMessageDeflate.from_params([("server_no_context_takeover", None)]), PerMessageDeflate)
 
 client = MessageEncoder(client=True, deflate=agreement, fragment_size=None)
 assert_type(client.client, bool)
@@ -195,6 +198,10 @@ assert wscodec.handshake.PerMessageDeflate is PerMessageDeflate
 
 # -- integrations ---------------------------------------------------------------------------
 assert_type(wscodec.integrations.SUPPORTED, Tuple[str, ...])
+for tested in wscodec.integrations.TESTED.values():
+    for first, last in tested:
+        assert_type(first, Tuple[int, ...])
+        assert_type(last, Tuple[int, ...])
 assert_type(wscodec.integrations.installed(), List[str])
 assert_type(wscodec.integrations.verify("tornado"), List[str])
 assert_type(wscodec.integrations.uninstall("tornado"), List[str])
