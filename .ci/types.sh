@@ -32,8 +32,12 @@ fi
 
 WHEEL=$(ls "$CI_WORK"/wheelhouse/wscodec-*.whl 2>/dev/null | head -n1 || true)
 if [ -z "$WHEEL" ]; then
-    log "no wheel from the wheel stage: building one"
-    WSCODEC_REQUIRE_EXTENSIONS=1 "$PY" -m pip wheel -q --no-deps -w "$WORK/dist" "$ROOT" >"$WORK/build.log" 2>&1 ||
+    # From the wheel stage's sdist when there is one, else from a copy of the tracked files:
+    # never built in the checkout (other stages run beside this one).
+    SRC=$(ls "$CI_WORK"/dist/wscodec-*.tar.gz 2>/dev/null | head -n1 || true)
+    if [ -z "$SRC" ]; then SRC=$WORK/src; copy_tracked "$SRC"; fi
+    log "no wheel from the wheel stage: building one from $SRC"
+    WSCODEC_REQUIRE_EXTENSIONS=1 "$PY" -m pip wheel -q --no-deps -w "$WORK/dist" "$SRC" >"$WORK/build.log" 2>&1 ||
         { tail -n 40 "$WORK/build.log"; die "wheel build failed"; }
     WHEEL=$(ls "$WORK"/dist/wscodec-*.whl)
 fi
