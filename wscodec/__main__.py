@@ -8,6 +8,7 @@ installed wscodec rather than the checkout's uncompiled package.
 """
 
 import sys
+from typing import Optional, Sequence
 
 USAGE = """usage: python -m wscodec COMMAND [options]
    or: wscodec COMMAND [options]   (the same; it never imports the current directory's wscodec)
@@ -18,7 +19,7 @@ commands:
 """
 
 
-def main(argv=None):
+def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv or argv[0] in ("-h", "--help"):
         sys.stdout.write(USAGE)

@@ -23,7 +23,7 @@ class Opcode(enum.IntEnum):
     PONG = 0xA
 
     @property
-    def is_control(self):
+    def is_control(self) -> bool:
         """Close, Ping and Pong: opcodes with the most significant bit set (RFC 6455 §5.5)."""
         return bool(self & 0x8)
 

@@ -5,6 +5,10 @@ compression itself lives in the message modules, which build their zlib streams 
 :class:`PerMessageDeflate`.
 """
 
+from typing import Iterable, List, Optional, Tuple, Type, TypeVar, Union
+
+_P = TypeVar("_P", bound="PerMessageDeflate")
+
 __all__ = ["PerMessageDeflate", "EXTENSION_NAME", "split_header_list", "parse_extension"]
 
 #: The extension token (RFC 7692 §7).
@@ -19,12 +23,12 @@ _TCHAR = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHI
 _OWS = " \t"
 
 
-def is_token(value):
+def is_token(value: str) -> bool:
     """True if ``value`` is a non-empty RFC 9110 token."""
     return bool(value) and all(c in _TCHAR for c in value)
 
 
-def split_header_list(value, sep=",", keep_empty=False):
+def split_header_list(value: str, sep: str = ",", keep_empty: bool = False) -> List[str]:
     """Split ``value`` on ``sep`` outside quoted strings; strip OWS; drop empty elements.
 
     RFC 9110 §5.6.1: a recipient accepts empty list elements and ignores them.  An
@@ -75,7 +79,7 @@ def _unquote(value):
     return "".join(out)
 
 
-def parse_extension(element):
+def parse_extension(element: str) -> Tuple[str, List[Tuple[str, Optional[str]]]]:
     """Parse one extension element ``name; p1; p2=v`` (RFC 6455 §9.1).
 
     Returns ``(name, [(param, value_or_None), ...])``; raises ``ValueError`` if malformed.
@@ -177,11 +181,11 @@ class PerMessageDeflate:
 
     def __init__(
         self,
-        server_no_context_takeover=False,
-        client_no_context_takeover=False,
-        server_max_window_bits=15,
-        client_max_window_bits=15,
-    ):
+        server_no_context_takeover: bool = False,
+        client_no_context_takeover: bool = False,
+        server_max_window_bits: int = 15,
+        client_max_window_bits: Optional[int] = 15,
+    ) -> None:
         for name, flag in (
             ("server_no_context_takeover", server_no_context_takeover),
             ("client_no_context_takeover", client_no_context_takeover),
@@ -212,13 +216,24 @@ class PerMessageDeflate:
         bits = self._server_max_window_bits if name == "server_max_window_bits" else self._client_max_window_bits
         return bits != MAX_WINDOW_BITS or name in self._shown
 
-    def __setattr__(self, name, value):
+    def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("PerMessageDeflate is immutable")
 
-    server_no_context_takeover = property(lambda self: self._server_no_context_takeover)
-    client_no_context_takeover = property(lambda self: self._client_no_context_takeover)
-    server_max_window_bits = property(lambda self: self._server_max_window_bits)
-    client_max_window_bits = property(lambda self: self._client_max_window_bits)
+    @property
+    def server_no_context_takeover(self) -> bool:
+        return self._server_no_context_takeover
+
+    @property
+    def client_no_context_takeover(self) -> bool:
+        return self._client_no_context_takeover
+
+    @property
+    def server_max_window_bits(self) -> int:
+        return self._server_max_window_bits
+
+    @property
+    def client_max_window_bits(self) -> Optional[int]:
+        return self._client_max_window_bits
 
     def _key(self):
         return (
@@ -228,42 +243,42 @@ class PerMessageDeflate:
             self._client_max_window_bits,
         )
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         if type(other) is not PerMessageDeflate:
             return NotImplemented
         return self._key() == other._key()
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         return hash(self._key())
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (
             "PerMessageDeflate(server_no_context_takeover=%r, client_no_context_takeover=%r, "
             "server_max_window_bits=%r, client_max_window_bits=%r)" % self._key()
         )
 
-    def __reduce__(self):
+    def __reduce__(self) -> Tuple[object, Tuple[object, ...]]:
         if self._shown:
             return (_rebuild, (self._key(), tuple(sorted(self._shown))))
         return (PerMessageDeflate, self._key())
 
     # -- window sizes each side uses (an agreement's view) -------------------------------
 
-    def window_bits(self, client):
+    def window_bits(self, client: bool) -> int:
         """The LZ77 window (bits) the ``client`` (True) or server (False) side compresses with."""
         if client:
             bits = self._client_max_window_bits
             return MAX_WINDOW_BITS if bits is None else bits
         return self._server_max_window_bits
 
-    def no_context_takeover(self, client):
+    def no_context_takeover(self, client: bool) -> bool:
         """True if the ``client`` (True) or server (False) side resets its context per message."""
         return self._client_no_context_takeover if client else self._server_no_context_takeover
 
     # -- header ------------------------------------------------------------------------
 
     @classmethod
-    def from_params(cls, params):
+    def from_params(cls: Type[_P], params: Iterable[Tuple[str, Optional[str]]]) -> _P:
         """Build from parsed ``(name, value)`` pairs (RFC 7692 §7.1); ``ValueError`` if invalid.
 
         Unknown or repeated parameters, a value on a ``*_no_context_takeover`` flag, and a
@@ -294,7 +309,7 @@ class PerMessageDeflate:
         return cls._make(shown, **kwargs)
 
     @classmethod
-    def from_header(cls, value):
+    def from_header(cls: Type[_P], value: str) -> _P:
         """Parse one ``permessage-deflate`` element of a Sec-WebSocket-Extensions value.
 
         ``ValueError`` if it is malformed, names another extension, holds more than one
@@ -310,7 +325,7 @@ class PerMessageDeflate:
             raise ValueError("not a permessage-deflate extension: %r" % name)
         return cls.from_params(params)
 
-    def to_header(self):
+    def to_header(self) -> str:
         """Render as a Sec-WebSocket-Extensions element.
 
         Parameters at their default are left out, except a window size of 15 that was parsed
@@ -331,7 +346,9 @@ class PerMessageDeflate:
 
     # -- negotiation -------------------------------------------------------------------
 
-    def negotiate(self, offers):
+    def negotiate(
+        self, offers: Union["PerMessageDeflate", Iterable["PerMessageDeflate"]]
+    ) -> Optional["PerMessageDeflate"]:
         """Server side: pick the first acceptable client offer; return the agreement or ``None``.
 
         ``self`` holds this server's wishes (``PerMessageDeflate()`` accepts any offer as
@@ -439,7 +456,7 @@ class PerMessageDeflate:
             client_max_window_bits=client_bits,
         )
 
-    def accepts_response(self, response):
+    def accepts_response(self, response: "PerMessageDeflate") -> bool:
         """Client side: True if the server's ``response`` (parsed with ``from_header``) is a
         valid answer to this offer (RFC 7692 §7.1.1.1, §7.1.1.2, §7.1.2.1, §7.1.2.2)."""
         if type(response) is not PerMessageDeflate:

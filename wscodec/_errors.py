@@ -5,6 +5,8 @@ frame when it fails the connection (RFC 6455 §7.1.7, §7.4.1).  ``HandshakeErro
 it maps to an HTTP status, not a close code.
 """
 
+from typing import Iterable, List, Tuple, Union
+
 __all__ = ["ProtocolError", "InvalidPayload", "PayloadTooBig", "HandshakeError"]
 
 
@@ -15,9 +17,11 @@ class ProtocolError(Exception):
     ``ProtocolError("reason")`` keeps the class's own close code.
     """
 
-    default_close_code = 1002
+    default_close_code: int = 1002
+    close_code: int
+    reason: str
 
-    def __init__(self, close_code=None, reason=""):
+    def __init__(self, close_code: Union[int, str, None] = None, reason: str = "") -> None:
         if isinstance(close_code, str) and not reason:
             close_code, reason = None, close_code
         if close_code is None:
@@ -26,10 +30,10 @@ class ProtocolError(Exception):
         self.reason = str(reason)
         super().__init__(self.close_code, self.reason)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.reason or "protocol error (close code %d)" % self.close_code
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "%s(%d, %r)" % (type(self).__name__, self.close_code, self.reason)
 
 
@@ -37,13 +41,13 @@ class InvalidPayload(ProtocolError):
     """Invalid payload data: bad UTF-8 in a text message or close reason, corrupt compressed
     data (1007, RFC 6455 §8.1)."""
 
-    default_close_code = 1007
+    default_close_code: int = 1007
 
 
 class PayloadTooBig(ProtocolError):
     """A frame or message exceeds the configured limit (1009, RFC 6455 §7.4.1)."""
 
-    default_close_code = 1009
+    default_close_code: int = 1009
 
 
 class HandshakeError(Exception):
@@ -53,13 +57,17 @@ class HandshakeError(Exception):
     ``reason`` says why, and ``headers`` are the ``(name, value)`` pairs to send back.
     """
 
-    def __init__(self, status, reason, headers=()):
+    status: int
+    reason: str
+    headers: List[Tuple[str, str]]
+
+    def __init__(self, status: int, reason: str, headers: Iterable[Tuple[str, str]] = ()) -> None:
         self.status = int(status)
         self.reason = str(reason)
         self.headers = list(headers)
         super().__init__(self.status, self.reason, self.headers)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return "%d: %s" % (self.status, self.reason)
 
 

@@ -5,6 +5,8 @@ reprs.  The compiled decoder builds them without running ``__init__`` (``cls.__n
 slot store), which is why they keep no state beyond their slots.
 """
 
+from typing import Optional, Tuple, Type
+
 __all__ = ["Event", "TextMessage", "BinaryMessage", "Ping", "Pong", "Close"]
 
 
@@ -12,31 +14,31 @@ class Event:
     """Base class of the decoder's events."""
 
     __slots__ = ()
-    _fields = ()
+    _fields: Tuple[str, ...] = ()
 
-    def _values(self):
+    def _values(self) -> Tuple[object, ...]:
         return tuple(getattr(self, name) for name in self._fields)
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
         return self._values() == other._values()
 
-    def __ne__(self, other):
+    def __ne__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
         return self._values() != other._values()
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         return hash((type(self).__name__,) + self._values())
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "%s(%s)" % (
             type(self).__name__,
             ", ".join("%s=%r" % (name, getattr(self, name)) for name in self._fields),
         )
 
-    def __reduce__(self):
+    def __reduce__(self) -> Tuple[Type["Event"], Tuple[object, ...]]:
         return (type(self), self._values())
 
 
@@ -45,8 +47,9 @@ class TextMessage(Event):
 
     __slots__ = ("data",)
     _fields = __match_args__ = ("data",)
+    data: str
 
-    def __init__(self, data):
+    def __init__(self, data: str) -> None:
         if not isinstance(data, str):
             raise TypeError("TextMessage data must be str, not %s" % type(data).__name__)
         self.data = data
@@ -55,8 +58,9 @@ class TextMessage(Event):
 class _BytesEvent(Event):
     __slots__ = ("data",)
     _fields = __match_args__ = ("data",)
+    data: bytes
 
-    def __init__(self, data=b""):
+    def __init__(self, data: bytes = b"") -> None:
         if not isinstance(data, bytes):
             raise TypeError("%s data must be bytes, not %s" % (type(self).__name__, type(data).__name__))
         self.data = data
@@ -85,8 +89,10 @@ class Close(Event):
 
     __slots__ = ("code", "reason")
     _fields = __match_args__ = ("code", "reason")
+    code: Optional[int]
+    reason: str
 
-    def __init__(self, code=None, reason=""):
+    def __init__(self, code: Optional[int] = None, reason: str = "") -> None:
         if code is not None and (isinstance(code, bool) or not isinstance(code, int)):
             raise TypeError("Close code must be an int or None, not %s" % type(code).__name__)
         if not isinstance(reason, str):

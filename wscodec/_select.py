@@ -19,7 +19,8 @@ a host library's when its integration is first used) to ``"c"`` or ``"python"``.
 import importlib
 import os
 import platform
-from typing import TYPE_CHECKING
+from types import ModuleType
+from typing import TYPE_CHECKING, Dict
 
 __all__ = [
     "NO_EXTENSIONS", "IMPLEMENTATION", "IMPLEMENTATIONS", "CODEC", "load", "fallback_reason",
@@ -27,17 +28,17 @@ __all__ = [
 ]
 
 
-def _flag(name):
+def _flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
 
 
 NO_EXTENSIONS = _flag("WSCODEC_NO_EXTENSIONS") or platform.python_implementation() != "CPython"
 
 #: concern -> "c" | "python", for each module pair loaded so far.
-IMPLEMENTATIONS = {}
+IMPLEMENTATIONS: Dict[str, str] = {}
 
 
-def load(concern, package="wscodec"):
+def load(concern: str, package: str = "wscodec") -> ModuleType:
     """Return the module implementing ``concern`` (``"mask"``, ``"utf8"``, ...) from ``package``."""
     if not NO_EXTENSIONS:
         name = "%s._%s_c" % (package, concern)
@@ -57,10 +58,12 @@ def load(concern, package="wscodec"):
 
 
 if TYPE_CHECKING:
-    from . import _frames_py as frames
-    from . import _messages_py as messages
-    from . import _mask_py as mask
-    from . import _utf8_py as utf8
+    # Type checkers read the compiled twins' stubs (``_<concern>_c.pyi``), which describe both
+    # twins: .ci/types.sh checks each stub against the compiled and the pure module (stubtest).
+    from . import _frames_c as frames
+    from . import _messages_c as messages
+    from . import _mask_c as mask
+    from . import _utf8_c as utf8
 else:
     mask = load("mask")
     utf8 = load("utf8")
@@ -70,10 +73,10 @@ else:
 #: The codec's own module pairs (their compiled twins make ``IMPLEMENTATION == "c"``).
 CODEC = ("mask", "utf8", "frames", "messages")
 
-IMPLEMENTATION = "c" if all(IMPLEMENTATIONS[c] == "c" for c in CODEC) else "python"
+IMPLEMENTATION: str = "c" if all(IMPLEMENTATIONS[c] == "c" for c in CODEC) else "python"
 
 
-def _compiled_files(directory, concern):
+def _compiled_files(directory: str, concern: str) -> "tuple[list[str], list[str]]":
     """The compiled modules of ``concern`` in ``directory``: (loadable here, for another Python)."""
     import glob
     from importlib.machinery import EXTENSION_SUFFIXES
@@ -88,7 +91,7 @@ def _compiled_files(directory, concern):
     return here, other
 
 
-def fallback_reason():
+def fallback_reason() -> "str | None":
     """Why the codec runs its pure-Python twins here, as a sentence; None when it runs the
     compiled ones.  ``python -m wscodec bench`` prints it, so that a measurement of the pure
     twins is never mistaken for what ``pip install wscodec`` gives on CPython.

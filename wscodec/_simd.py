@@ -86,7 +86,7 @@ def choose(mask):
     return chosen
 
 
-def level():
+def level() -> str:
     """The chosen level, or ``"none"`` when no compiled module has loaded."""
     return _chosen if _chosen is not None else "none"
 

@@ -15,7 +15,7 @@ import base64
 import binascii
 import hashlib
 import os
-from typing import NamedTuple, Optional
+from typing import Iterable, List, Mapping, NamedTuple, Optional, Tuple, Union
 
 from ._deflate_params import EXTENSION_NAME, PerMessageDeflate, is_token, parse_extension, split_header_list
 from ._errors import HandshakeError
@@ -46,6 +46,10 @@ _OWS = " \t"
 MAX_HEADERS = 256
 MAX_HEADER_BYTES = 64 * 1024
 
+#: What a ``headers`` argument may be: a mapping (``.items()`` is used) or ``(name, value)``
+#: pairs of ``str``.
+Headers = Union[Mapping[str, str], Iterable[Tuple[str, str]]]
+
 
 class Request(NamedTuple):
     """What a valid opening request asked for (RFC 6455 §4.2.1)."""
@@ -53,9 +57,9 @@ class Request(NamedTuple):
     #: The Sec-WebSocket-Key, to pass to :func:`build_response`.
     key: str
     #: Sec-WebSocket-Protocol tokens in the client's order of preference.
-    subprotocols: list
+    subprotocols: List[str]
     #: Valid permessage-deflate offers in the client's order (invalid ones are declined).
-    extensions: list
+    extensions: List[PerMessageDeflate]
 
 
 class Response(NamedTuple):
@@ -70,7 +74,7 @@ class Response(NamedTuple):
 # -- keys --------------------------------------------------------------------------------
 
 
-def accept_key(key):
+def accept_key(key: Union[str, bytes, bytearray]) -> str:
     """Sec-WebSocket-Accept for a Sec-WebSocket-Key: base64(SHA-1(key + GUID)) (RFC 6455 §1.3)."""
     if isinstance(key, (bytes, bytearray)):
         key = bytes(key).decode("ascii")
@@ -80,7 +84,7 @@ def accept_key(key):
     return base64.b64encode(digest).decode("ascii")
 
 
-def generate_key():
+def generate_key() -> str:
     """A fresh Sec-WebSocket-Key: base64 of 16 random bytes (RFC 6455 §4.1 item 7)."""
     return base64.b64encode(os.urandom(16)).decode("ascii")
 
@@ -164,7 +168,7 @@ def _parse_offers(value):
 # -- server side -------------------------------------------------------------------------
 
 
-def validate_request(headers, *, method="GET", http_version="HTTP/1.1"):
+def validate_request(headers: Headers, *, method: str = "GET", http_version: str = "HTTP/1.1") -> Request:
     """Check an opening request (RFC 6455 §4.2.1); return :class:`Request` or raise ``HandshakeError``.
 
     ``HandshakeError.status`` is 400, or 426 when Sec-WebSocket-Version is present but not
@@ -249,7 +253,13 @@ def _render(start_line, pairs):
         raise ValueError("header values must be ISO-8859-1 text") from None
 
 
-def build_response(key, *, subprotocol=None, extensions=None, headers=()):
+def build_response(
+    key: str,
+    *,
+    subprotocol: Optional[str] = None,
+    extensions: Optional[PerMessageDeflate] = None,
+    headers: Headers = (),
+) -> bytes:
     """The whole ``101 Switching Protocols`` response to a valid request (RFC 6455 §4.2.2)."""
     if not isinstance(key, str):
         raise TypeError("key must be str, not %s" % type(key).__name__)
@@ -309,7 +319,16 @@ def _subprotocols(subprotocols):
     return protos
 
 
-def build_request(host, path, key, *, origin=None, subprotocols=(), extensions=None, headers=()):
+def build_request(
+    host: str,
+    path: str,
+    key: str,
+    *,
+    origin: Optional[str] = None,
+    subprotocols: Iterable[str] = (),
+    extensions: Union[PerMessageDeflate, Iterable[PerMessageDeflate], None] = None,
+    headers: Headers = (),
+) -> bytes:
     """The whole opening request (RFC 6455 §4.1): ``GET path HTTP/1.1`` and its headers."""
     for name, value in (("host", host), ("path", path), ("key", key)):
         if not isinstance(value, str):
@@ -340,7 +359,14 @@ def build_request(host, path, key, *, origin=None, subprotocols=(), extensions=N
     return _render("GET %s HTTP/1.1" % path, pairs)
 
 
-def validate_response(status, headers, key, *, subprotocols=(), extensions=None):
+def validate_response(
+    status: int,
+    headers: Headers,
+    key: str,
+    *,
+    subprotocols: Iterable[str] = (),
+    extensions: Union[PerMessageDeflate, Iterable[PerMessageDeflate], None] = None,
+) -> Response:
     """Check the server's answer (RFC 6455 §4.1, client steps 1-6); return :class:`Response`.
 
     ``subprotocols`` and ``extensions`` are what the client offered; a subprotocol or

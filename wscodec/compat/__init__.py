@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING
 from .. import _select
 
 if TYPE_CHECKING:
-    from . import _compat_py as _impl
+    # The compiled twin's stub describes both twins (checked by .ci/types.sh).
+    from . import _compat_c as _impl
 else:
     _impl = _select.load("compat", __package__)
 
-IMPLEMENTATION = _select.IMPLEMENTATIONS["compat"]
+IMPLEMENTATION: str = _select.IMPLEMENTATIONS["compat"]
 
 websocket_mask = _impl.websocket_mask
 abnf_mask = _impl.abnf_mask

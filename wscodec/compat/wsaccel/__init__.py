@@ -16,6 +16,8 @@ that code is imported); ``unalias()`` undoes it.
 """
 
 import sys
+from types import ModuleType
+from typing import Dict, Optional
 
 from . import utf8validator, xormask
 from .utf8validator import Utf8Validator
@@ -24,10 +26,10 @@ from .xormask import XorMaskerNull, XorMaskerSimple, createXorMasker
 __all__ = ["XorMaskerNull", "XorMaskerSimple", "createXorMasker", "Utf8Validator", "alias", "unalias"]
 
 _NAMES = ("wsaccel", "wsaccel.xormask", "wsaccel.utf8validator")
-_saved = None
+_saved: Optional[Dict[str, Optional[ModuleType]]] = None
 
 
-def alias():
+def alias() -> None:
     """Make ``import wsaccel`` (and its two modules) give wscodec's implementation."""
     global _saved
     if _saved is not None:
@@ -38,7 +40,7 @@ def alias():
     sys.modules["wsaccel.utf8validator"] = utf8validator
 
 
-def unalias():
+def unalias() -> None:
     """Undo ``alias()``: the previous ``sys.modules`` entries come back."""
     global _saved
     if _saved is None:
