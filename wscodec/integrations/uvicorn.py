@@ -105,11 +105,12 @@ def _with_defaults(headers, body):
     return out
 
 
-class WSCodecProtocol(_impl.Connection, asyncio.Protocol):
-    """A uvicorn WebSocket protocol on wscodec (``--ws wscodec.integrations.uvicorn:WSCodecProtocol``)."""
+class _Lifecycle:
+    """Everything of the protocol but the hot path: the base of ``WSCodecProtocol`` before
+    the twin's ``Connection`` (whose methods the MRO finds after these)."""
 
     def __init__(self, config, server_state, app_state, _loop=None):
-        _impl.Connection.__init__(self)
+        super().__init__()  # the twin's Connection
         if not config.loaded:
             config.load()
         self.config = config
@@ -497,8 +498,24 @@ class WSCodecProtocol(_impl.Connection, asyncio.Protocol):
         )
         if self.transport.is_closing():
             return
-        self.encoder = _impl.make_encoder(self.deflate)
-        self.decoder = _impl.make_decoder(self.config.ws_max_size, self.deflate)
+        self.encoder = self._twin.make_encoder(self.deflate)
+        self.decoder = self._twin.make_decoder(self.config.ws_max_size, self.deflate)
         self.handshake_complete = True
         self.transport.write(response)
         self.start_keepalive()
+
+
+def _protocol_class(twin):
+    """The protocol class on ``twin`` (``_uvicorn_c`` or ``_uvicorn_py``)."""
+
+    class WSCodecProtocol(_Lifecycle, twin.Connection, asyncio.Protocol):
+        """A uvicorn WebSocket protocol on wscodec:
+        ``uvicorn app:app --ws wscodec.integrations.uvicorn:WSCodecProtocol``."""
+
+    WSCodecProtocol.__module__ = __name__
+    WSCodecProtocol.__qualname__ = "WSCodecProtocol"
+    WSCodecProtocol._twin = twin
+    return WSCodecProtocol
+
+
+WSCodecProtocol = _protocol_class(_impl)
