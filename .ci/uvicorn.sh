@@ -20,6 +20,7 @@
 #    file skips are its own three "WebSocketsSansIOProtocol sends both start and body
 #    messages in one message" skips, for websockets-sansio alone; a wscodec test that skips
 #    fails the stage.
+# 4. Headless Chromium and examples/fastapi_app.py (tests/e2e/test_browser.py -k fastapi).
 # wscodec's own tests of the class (tests/integrations/test_uvicorn.py, both twins) run in the
 # "integrations" stage, where uvicorn is one of the pinned peers.
 set -euo pipefail
@@ -34,6 +35,8 @@ UVICORN_VERSION=0.54.0
 # uvicorn[standard] (which brings websockets, httptools, uvloop): the versions of its dev group.
 TEST_DEPS=(httpx2==2.16.2 wsproto==1.3.2 websockets==17.4 zttp==0.0.35 trustme==1.2.1
            pytest-mock==3.15.1 anyio==4.16.0)
+# examples/fastapi_app.py, which headless Chromium talks to (tests/e2e/test_browser.py).
+EXAMPLE_DEPS=(fastapi==0.165.0 starlette==1.10.0)
 SDISTS=$WSCODEC_CI_CACHE/sdists
 VENV=$CI_WORK/uvicorn-venv
 SRC=$(mktemp -d "${TMPDIR:-/tmp}/wscodec-uvicorn.XXXXXX")
@@ -45,7 +48,8 @@ rm -rf "$VENV"
 # shellcheck disable=SC1091
 . "$VENV/bin/activate"
 python -m pip install -q --upgrade pip
-WSCODEC_REQUIRE_EXTENSIONS=1 python -m pip install -q ".[test]" "uvicorn[standard]==$UVICORN_VERSION" "${TEST_DEPS[@]}"
+WSCODEC_REQUIRE_EXTENSIONS=1 python -m pip install -q ".[test]" "uvicorn[standard]==$UVICORN_VERSION" "${TEST_DEPS[@]}" \
+    "${EXAMPLE_DEPS[@]}"
 (cd / && python -c "import wscodec.integrations.uvicorn as u; assert u.implementation() == 'c', u.implementation()")
 
 sdist=$SDISTS/uvicorn-$UVICORN_VERSION.tar.gz
@@ -105,5 +109,14 @@ for f in "$SRC/c.log" "$SRC/py.log"; do
     fi
 done
 tail -n1 "$SRC/py.log" | grep -qE "^[0-9]+ passed" || status=1
+
+# Headless Chromium (installed by the "browser" stage) against examples/fastapi_app.py run by
+# the one-flag uvicorn command, permessage-deflate on.  From a copy of tests/ and examples/
+# (no wscodec/ beside them), so the installed, compiled wscodec is the one imported.
+log "headless Chromium -> FastAPI on uvicorn --ws wscodec.integrations.uvicorn:WSCodecProtocol"
+mkdir -p "$SRC/own"
+cp -r "$ROOT/tests" "$ROOT/examples" "$ROOT/pyproject.toml" "$SRC/own/"
+(cd "$SRC/own" && CI=true WSCODEC_REQUIRE_PEERS=1 python -m pytest -q -p no:cacheprovider \
+    tests/e2e/test_browser.py -k fastapi) || status=1
 
 exit $status

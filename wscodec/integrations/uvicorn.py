@@ -15,7 +15,8 @@ paused (``pause_writing`` / ``resume_writing``) and reads pause while the app ha
 has not received; ``ws_max_size`` bounds a message (after decompression; 1009 beyond it),
 ``ws_ping_interval`` / ``ws_ping_timeout`` drive keepalive pings (1011 on timeout),
 ``ws_per_message_deflate`` (on by default) negotiates permessage-deflate with 12-bit windows
-as uvicorn's default class does; subprotocols and extra headers on ``websocket.accept``;
+as uvicorn's default class does (and accepts the offers it declines, with the client's
+window); subprotocols and extra headers on ``websocket.accept``;
 denial responses (``websocket.close`` before accepting gives 403,
 ``websocket.http.response.start`` / ``.body`` any response); the ASGI scope (``root_path``,
 ``client``, ``server``, ``scheme``, ``headers``, ``subprotocols``, ``state``); close codes and
@@ -58,9 +59,15 @@ _impl = _select.load("uvicorn", __package__)
 #: most this long; uvicorn's HTTP parsers bound it already (h11: 16 KiB by default).
 MAX_REQUEST_HEAD = 64 * 1024
 
-#: What the server accepts of a permessage-deflate offer: 12-bit windows both ways, the
-#: memory uvicorn's default class (websockets) settles for per connection.
-DEFLATE_WISHES = PerMessageDeflate(server_max_window_bits=12, client_max_window_bits=12)
+#: What the server makes of permessage-deflate offers: 12-bit windows both ways where the
+#: client lets the server limit its window (it sends client_max_window_bits, as browsers do),
+#: the memory uvicorn's default class (websockets) settles for per connection; else the
+#: client's 15-bit window and the server's 12 (RFC 7692 §7.1.2.2: an offer without
+#: client_max_window_bits cannot be answered with it).
+DEFLATE_WISHES = (
+    PerMessageDeflate(server_max_window_bits=12, client_max_window_bits=12),
+    PerMessageDeflate(server_max_window_bits=12),
+)
 
 
 def implementation():
@@ -245,7 +252,10 @@ class _Lifecycle:
             return
         self.request = request
         if self.config.ws_per_message_deflate and request.extensions:
-            self.deflate = DEFLATE_WISHES.negotiate(request.extensions)
+            for wishes in DEFLATE_WISHES:
+                self.deflate = wishes.negotiate(request.extensions)
+                if self.deflate is not None:
+                    break
         raw_path, _, query = target.partition("?")
         self.scope = {
             "type": "websocket",
