@@ -396,3 +396,60 @@ def test_reads_pause_until_the_app_receives(protocol):
 
     run(main())
     assert received == [b"1", b"2"]
+
+
+def test_a_burst_of_sends_arrives_in_order_before_the_close(protocol):
+    # Frames sent in one event loop iteration are written together; the Close goes after them.
+    async def app(scope, receive, send):
+        await receive()
+        await send({"type": "websocket.accept"})
+        for i in range(500):
+            await send({"type": "websocket.send", "text": str(i)})
+        await send({"type": "websocket.send", "bytes": b"\x00" * 100000})
+        await send({"type": "websocket.close", "code": 4000, "reason": "burst done"})
+
+    async def main():
+        server, task, url = await _serve(protocol, app)
+        try:
+            async with connect(url, max_size=None) as ws:
+                got = [await ws.recv() for _ in range(501)]
+                assert got == [str(i) for i in range(500)] + [b"\x00" * 100000]
+                with pytest.raises(ConnectionClosed) as info:
+                    await ws.recv()
+                assert (info.value.rcvd.code, info.value.rcvd.reason) == (4000, "burst done")
+        finally:
+            await _stop(server, task)
+
+    run(main())
+
+
+def test_sends_wait_while_the_peer_does_not_read(protocol):
+    # Collected frames reach the transport by FLUSH_AT at the latest, so its flow control
+    # (pause_writing) stops a sender that never yields on its own.
+    sent = 0
+
+    async def app(scope, receive, send):
+        nonlocal sent
+        await receive()
+        await send({"type": "websocket.accept"})
+        while True:
+            await send({"type": "websocket.send", "bytes": b"x" * 1000})
+            sent += 1
+
+    async def main():
+        server, task, url = await _serve(protocol, app, ws_per_message_deflate=False)
+        try:
+            async with connect(url, compression=None) as ws:
+                ws.transport.pause_reading()
+                await asyncio.sleep(0.5)
+                first = sent
+                await asyncio.sleep(0.3)
+                assert sent == first  # blocked, not buffering without bound
+                assert first < 50_000  # well under 50 MB queued
+                ws.transport.resume_reading()
+                await asyncio.sleep(0.3)
+                assert sent > first
+        finally:
+            await _stop(server, task)
+
+    run(main())

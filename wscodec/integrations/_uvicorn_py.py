@@ -15,7 +15,13 @@ from .._errors import ProtocolError
 from .._events import BinaryMessage, TextMessage
 from .._messages_py import MessageDecoder, MessageEncoder
 
-__all__ = ["Connection", "CloseScanner", "make_decoder", "make_encoder"]
+__all__ = ["Connection", "CloseScanner", "make_decoder", "make_encoder", "FLUSH_AT"]
+
+#: Frames the app sends are collected and written together at the end of the event loop
+#: iteration (one send() system call for a burst of small messages), or at once when this
+#: many bytes are waiting: then the transport sees them and its flow control
+#: (pause_writing) applies before the app can queue more.
+FLUSH_AT = 64 * 1024
 
 
 def make_decoder(max_size, deflate):
@@ -107,6 +113,9 @@ class Connection:
         self.close_sent = False
         self.disconnected = False
         self.denying = False  # a websocket.http.response.start was sent
+        self.outbox = []  # frames sent by the app, not written to the transport yet
+        self.outbox_size = 0
+        self.flush_scheduled = False
 
     # -- bytes in ----------------------------------------------------------------------
 
@@ -191,13 +200,47 @@ class Connection:
         ):
             data = message.get("bytes")
             if data is not None:
-                self.transport.write(self.encoder.binary(data))
-                return
-            text = message.get("text")
-            if text is not None:
-                self.transport.write(self.encoder.text(text))
+                frame = self.encoder.binary(data)
+            else:
+                text = message.get("text")
+                if text is None:
+                    return
+                frame = self.encoder.text(text)
+            self.outbox.append(frame)
+            self.outbox_size += len(frame)
+            if self.outbox_size >= FLUSH_AT:
+                self.flush()
+            elif not self.flush_scheduled:
+                self.flush_scheduled = True
+                self.loop.call_soon(self._scheduled_flush)
             return
         await self._slow_send(message)
+
+    def _scheduled_flush(self):
+        self.flush_scheduled = False
+        self.flush()
+
+    def flush(self):
+        """Write the frames the app sent that are still collected here."""
+        outbox = self.outbox
+        if outbox:
+            data = outbox[0] if len(outbox) == 1 else b"".join(outbox)
+            outbox.clear()
+            self.outbox_size = 0
+            if not self.disconnected:
+                self.transport.write(data)
+
+    def write(self, data):
+        """Write ``data`` to the transport, after the frames collected before it."""
+        if self.outbox:
+            self.flush()
+        self.transport.write(data)
+
+    def close_transport(self):
+        """Close the transport once the frames collected so far are written."""
+        if self.outbox:
+            self.flush()
+        self.transport.close()
 
     def pause_writing(self):
         self.write_paused = True

@@ -182,7 +182,7 @@ class _Lifecycle:
             self.close_timer.cancel()
             self.close_timer = None
         if exc is None:
-            self.transport.close()
+            self.close_transport()
 
     def eof_received(self):
         return None
@@ -194,15 +194,15 @@ class _Lifecycle:
             if self.close_timer is not None:
                 self.close_timer.cancel()
                 self.close_timer = None
-            self.transport.close()
+            self.close_transport()
             return
         if self.handshake_complete:
             self.put({"type": "websocket.disconnect", "code": 1012})
-            self.transport.write(self.encoder.close(1012))
+            self.write(self.encoder.close(1012))
             self.close_sent = True
         else:
             self.send_500_response()
-        self.transport.close()
+        self.close_transport()
 
     # -- the opening handshake (bytes before the app accepts) -------------------------
 
@@ -224,8 +224,8 @@ class _Lifecycle:
         self.handshake_complete = True
         self.close_sent = True
         body = ("Failed to open a WebSocket connection: %s.\n" % reason).encode("utf-8")
-        self.transport.write(_render_response(status, _with_defaults(list(headers), body), body))
-        self.transport.close()
+        self.write(_render_response(status, _with_defaults(list(headers), body), body))
+        self.close_transport()
 
     def _handle_request(self, head):
         lines = head.split(b"\r\n")
@@ -285,7 +285,7 @@ class _Lifecycle:
         if kind is Ping:
             if not self.close_sent:
                 # RFC 6455 §5.5.3: a Pong with the Ping's payload.
-                self.transport.write(self.encoder.pong(event.data))
+                self.write(self.encoder.pong(event.data))
         elif kind is Pong:
             self.handle_pong(event.data)
         elif kind is Close:
@@ -297,7 +297,7 @@ class _Lifecycle:
             if self.close_timer is not None:
                 self.close_timer.cancel()
                 self.close_timer = None
-            self.transport.close()
+            self.close_transport()
             return
         code = 1005 if event.code is None else event.code
         self.ended = True
@@ -306,8 +306,8 @@ class _Lifecycle:
         self.close_sent = True
         self.stop_keepalive()
         if not self.transport.is_closing():
-            self.transport.write(self.encoder.close(event.code, event.reason if event.code is not None else ""))
-            self.transport.close()
+            self.write(self.encoder.close(event.code, event.reason if event.code is not None else ""))
+            self.close_transport()
 
     def _slow_protocol_error(self, exc):
         # §7.1.7: fail the connection with the code the decoder reports (1002, 1007, 1009).
@@ -319,11 +319,11 @@ class _Lifecycle:
             reason = exc.reason if len(exc.reason.encode("utf-8")) <= 123 else ""
             self.put({"type": "websocket.disconnect", "code": exc.close_code, "reason": reason})
             if not self.transport.is_closing():
-                self.transport.write(self.encoder.close(exc.close_code, reason))
+                self.write(self.encoder.close(exc.close_code, reason))
         if self.close_timer is not None:
             self.close_timer.cancel()
             self.close_timer = None
-        self.transport.close()
+        self.close_transport()
 
     # -- keepalive -------------------------------------------------------------------
 
@@ -352,7 +352,7 @@ class _Lifecycle:
         # A fresh payload per ping, so a late Pong to an older one is not taken for it.
         self.pending_ping_payload = struct.pack("!I", int.from_bytes(os.urandom(4), "big"))
         self.ping_sent_at = self.loop.time()
-        self.transport.write(self.encoder.ping(self.pending_ping_payload))
+        self.write(self.encoder.ping(self.pending_ping_payload))
         if self.ping_timeout is not None:
             self.pong_timer = self.loop.call_later(self.ping_timeout, self.keepalive_timeout)
         else:
@@ -375,12 +375,12 @@ class _Lifecycle:
             return
         self._trace("WebSocket keepalive ping timeout")
         reason = "keepalive ping timeout"
-        self.transport.write(self.encoder.close(1011, reason))
+        self.write(self.encoder.close(1011, reason))
         self.close_sent = True
         self.ended = True
         self.decoder = None
         self.put({"type": "websocket.disconnect", "code": 1011, "reason": reason})
-        self.transport.close()
+        self.close_transport()
 
     # -- the ASGI application --------------------------------------------------------
 
@@ -399,13 +399,13 @@ class _Lifecycle:
             elif result is not None:
                 self.logger.error("ASGI callable should return None, but returned '%s'.", result)
         if self.close_timer is None:
-            self.transport.close()
+            self.close_transport()
 
     def send_500_response(self):
         if self.initial_response is not None or self.handshake_complete:
             return
         body = b"Internal Server Error"
-        self.transport.write(_render_response(500, _with_defaults([], body), body))
+        self.write(_render_response(500, _with_defaults([], body), body))
 
     def _log_response(self, status):
         self.logger.info(
@@ -425,8 +425,8 @@ class _Lifecycle:
                 self._log_response(403)
                 self.handshake_complete = True
                 self.close_sent = True
-                self.transport.write(_render_response(403, _with_defaults([], b"")))
-                self.transport.close()
+                self.write(_render_response(403, _with_defaults([], b"")))
+                self.close_transport()
             elif kind == "websocket.http.response.start":
                 status = message["status"]
                 if not (100 <= status < 600):
@@ -438,7 +438,7 @@ class _Lifecycle:
                 framed = {name.lower() for name, _ in headers} & {b"content-length", b"transfer-encoding"}
                 if framed:
                     # The app frames the body itself: the head goes out now, the body as it comes.
-                    self.transport.write(_render_response(status, _with_defaults(headers, None)))
+                    self.write(_render_response(status, _with_defaults(headers, None)))
                     self.initial_response = (status, None, None)
                 else:
                     # Buffered, to send it with its Content-Length once complete.
@@ -457,16 +457,16 @@ class _Lifecycle:
             body = bytes(message.get("body", b""))
             last = not message.get("more_body", False)
             if chunks is None:
-                self.transport.write(body)
+                self.write(body)
             else:
                 chunks.append(body)
                 if last:
                     body = b"".join(chunks)
-                    self.transport.write(_render_response(status, _with_defaults(headers, body), body))
+                    self.write(_render_response(status, _with_defaults(headers, body), body))
             if last:
                 self.close_sent = True
                 self.put({"type": "websocket.disconnect", "code": 1006})
-                self.transport.close()
+                self.close_transport()
         elif not self.close_sent:
             if kind == "websocket.send":
                 # The hot path (Connection.send) takes every websocket.send while open.
@@ -483,7 +483,7 @@ class _Lifecycle:
             reason = message.get("reason", "") or ""
             payload = self.encoder.close(code, reason)
             self.put({"type": "websocket.disconnect", "code": code, "reason": reason})
-            self.transport.write(payload)
+            self.write(payload)
             self.close_sent = True
             self.stop_keepalive()
             # Reads resume so that the peer's Close can arrive (§7.1.2), for at most
@@ -511,7 +511,7 @@ class _Lifecycle:
         self.encoder = self._twin.make_encoder(self.deflate)
         self.decoder = self._twin.make_decoder(self.config.ws_max_size, self.deflate)
         self.handshake_complete = True
-        self.transport.write(response)
+        self.write(response)
         self.start_keepalive()
 
 
