@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Stage "autobahn": Autobahn|Testsuite's fuzzing client runs sections 1-10 against
 # examples/echo_server.py on 127.0.0.1, once on the compiled twin and once on the pure twin
-# (WSCODEC_NO_EXTENSIONS=1); the stage fails unless every case ends OK, NON-STRICT or
+# (WSCODEC_NO_EXTENSIONS=1), then the same against examples/starlette_echo.py served by uvicorn
+# with wscodec's protocol class (--ws wscodec.integrations.uvicorn:WSCodecProtocol, uvicorn's
+# defaults otherwise: permessage-deflate on); the stage fails unless every case ends OK, NON-STRICT or
 # INFORMATIONAL (tests/e2e/autobahn_run.py reads the suite's JSON report).
 #
 # wscodec is installed (the compiled wheel the wheel stage built) into a venv
@@ -21,6 +23,9 @@ CACHE=$WSCODEC_CI_CACHE
 AUTOBAHN_VERSION=25.10.1
 VIRTUALENV_VERSION=20.15.1   # the last virtualenv that runs on and creates Python 2.7
 KOSOKU_VERSION=0.1.0
+# examples/starlette_echo.py on uvicorn with wscodec's protocol class (--server uvicorn).
+UVICORN_VERSION=0.54.0
+STARLETTE_VERSION=1.10.0
 CASES=${WSCODEC_AUTOBAHN_CASES:-1-10}
 PY3=${PYTHON:-python3}
 
@@ -103,7 +108,7 @@ log "fuzzing client: ${CLIENT[*]}"
 VENV=$CI_WORK/autobahn-venv
 rm -rf "$VENV"
 "$PY3" -m venv "$VENV"
-"$VENV/bin/python" -m pip install -q "$(wheel_path)"
+"$VENV/bin/python" -m pip install -q "$(wheel_path)" "uvicorn==$UVICORN_VERSION" "starlette==$STARLETTE_VERSION"
 
 OUT=$CI_WORK/autobahn
 rc=0
@@ -113,4 +118,10 @@ log "sections $CASES, compiled twin"
 log "sections $CASES, pure twin"
 (cd / && WSCODEC_NO_EXTENSIONS=1 "$VENV/bin/python" "$ROOT/tests/e2e/autobahn_run.py" "${CLIENT[@]}" \
     --cases "$CASES" --twin python --outdir "$OUT/$CASES-python") || rc=1
+log "sections $CASES, uvicorn --ws wscodec.integrations.uvicorn:WSCodecProtocol, compiled twin"
+(cd / && "$VENV/bin/python" "$ROOT/tests/e2e/autobahn_run.py" "${CLIENT[@]}" --cases "$CASES" \
+    --server uvicorn --twin c --outdir "$OUT/uvicorn-$CASES-c") || rc=1
+log "sections $CASES, uvicorn --ws wscodec.integrations.uvicorn:WSCodecProtocol, pure twin"
+(cd / && WSCODEC_NO_EXTENSIONS=1 "$VENV/bin/python" "$ROOT/tests/e2e/autobahn_run.py" "${CLIENT[@]}" \
+    --cases "$CASES" --server uvicorn --twin python --outdir "$OUT/uvicorn-$CASES-python") || rc=1
 exit $rc

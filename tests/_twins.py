@@ -17,6 +17,7 @@ PACKAGES = {
     "aiohttp": "wscodec.integrations",
     "websockets": "wscodec.integrations",
     "wsproto": "wscodec.integrations",
+    "uvicorn": "wscodec.integrations",
 }
 
 

@@ -70,6 +70,7 @@ EXPECTED = {
     ("integrations/_wsproto_c.pyx", "wsproto header"),
     ("integrations/_wsproto_c.pyx", "wsproto opcode"),
     ("integrations/_wsproto_c.pyx", "wsproto length"),
+    ("integrations/_uvicorn_c.pyx", "uvicorn close scan"),
     ("integrations/_wsproto_c.pyx", "wsproto header bits"),
     ("integrations/_wsproto_c.pyx", "wsproto payload"),
     ("integrations/_wsproto_c.pyx", "wsproto serialize"),

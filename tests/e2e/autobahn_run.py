@@ -2,6 +2,10 @@
 
     python tests/e2e/autobahn_run.py --wstest PATH/TO/wstest [--cases 1-10] [--outdir DIR]
     python tests/e2e/autobahn_run.py --kosoku PATH/TO/kosoku [--cases 12-13]
+    python tests/e2e/autobahn_run.py --wstest PATH/TO/wstest --server uvicorn
+
+``--server uvicorn`` runs examples/starlette_echo.py on uvicorn with wscodec's WebSocket
+protocol class instead (uvicorn and starlette must be installed).
 
 Starts the echo server on 127.0.0.1 (a free port) under this interpreter, points the fuzzing
 client at it, then reads the suite's JSON report (``index.json``) and prints a summary table
@@ -52,12 +56,31 @@ SECTION_TITLES = {
 }
 
 
-def start_server(log):
+#: The servers the suite can run against: the command and how its output names the port.
+SERVERS = {
+    "echo": (
+        [ECHO_SERVER, "--host", "127.0.0.1", "--port", "0"],
+        rb"listening on ws://127\.0\.0\.1:(\d+)/",
+        "examples/echo_server.py",
+    ),
+    # uvicorn with wscodec's protocol class (its defaults otherwise: permessage-deflate on,
+    # 16 MiB messages, keepalive pings every 20 s) serving examples/starlette_echo.py.
+    "uvicorn": (
+        ["-m", "uvicorn", "starlette_echo:app", "--app-dir", os.path.join(ROOT, "examples"),
+         "--ws", "wscodec.integrations.uvicorn:WSCodecProtocol", "--host", "127.0.0.1", "--port", "0"],
+        rb"Uvicorn running on http://127\.0\.0\.1:(\d+)",
+        "examples/starlette_echo.py on uvicorn --ws wscodec.integrations.uvicorn:WSCodecProtocol",
+    ),
+}
+
+
+def start_server(log, server="echo"):
     # The server imports whichever wscodec this interpreter finds (an installed one in CI; set
     # PYTHONPATH to run the checkout's in-place build).
     env = dict(os.environ, PYTHONUNBUFFERED="1")
+    argv, port_pattern, _ = SERVERS[server]
     proc = subprocess.Popen(
-        [sys.executable, "-X", "faulthandler", ECHO_SERVER, "--host", "127.0.0.1", "--port", "0"],
+        [sys.executable, "-X", "faulthandler"] + argv,
         stdin=subprocess.DEVNULL,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -66,7 +89,7 @@ def start_server(log):
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         log.seek(0)
-        match = re.search(rb"listening on ws://127\.0\.0\.1:(\d+)/", log.read())
+        match = re.search(port_pattern, log.read())
         if match:
             return proc, int(match.group(1))
         if proc.poll() is not None:
@@ -158,6 +181,9 @@ def main(argv=None):
     )
     parser.add_argument("--markdown", help="also write the summary table to this file")
     parser.add_argument("--twin", choices=["c", "python"], help="fail unless the server runs this twin")
+    parser.add_argument("--server", choices=sorted(SERVERS), default="echo",
+                        help="examples/echo_server.py (echo) or examples/starlette_echo.py on uvicorn "
+                        "with wscodec's protocol class (uvicorn)")
     args = parser.parse_args(argv)
 
     patterns, expected_count = SELECTIONS[args.cases]
@@ -171,7 +197,7 @@ def main(argv=None):
             os.remove(os.path.join(outdir, name))
 
     with open(os.path.join(outdir, "server.log"), "w+b") as server_log:
-        server, port = start_server(server_log)
+        server, port = start_server(server_log, args.server)
         started = time.monotonic()
         try:
             timed_out = run_client(args, patterns, port, outdir)
@@ -191,8 +217,8 @@ def main(argv=None):
     banner = re.search(r"\(wscodec (\S+), (\w+) twin\)", server_output)
     twin = banner.group(2) if banner else "?"
     print(
-        "Autobahn|Testsuite (%s), sections %s, against examples/echo_server.py (%s twin): %.1f s"
-        % (runner, args.cases, twin, elapsed)
+        "Autobahn|Testsuite (%s), sections %s, against %s (%s twin): %.1f s"
+        % (runner, args.cases, SERVERS[args.server][2], twin, elapsed)
     )
     print("report: %s" % index_path)
     failures = [timed_out] if timed_out else []

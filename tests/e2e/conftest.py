@@ -112,3 +112,58 @@ def echo_server():
         output = server.stop()
         # The server prints one line when it starts and nothing else unless it crashed.
         assert b"Traceback" not in output, output.decode(errors="replace")
+
+
+class UvicornFastAPIProcess(EchoServerProcess):
+    """``uvicorn fastapi_app:app --app-dir examples --ws
+    wscodec.integrations.uvicorn:WSCodecProtocol`` (examples/fastapi_app.py), the one-flag
+    command of the example's docstring, on a free port."""
+
+    def __init__(self):
+        env = dict(os.environ)
+        env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
+        env["PYTHONUNBUFFERED"] = "1"
+        self.log = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "fastapi_app:app", "--app-dir", os.path.join(ROOT, "examples"),
+             "--ws", "wscodec.integrations.uvicorn:WSCodecProtocol", "--host", "127.0.0.1", "--port", "0"],
+            stdin=subprocess.DEVNULL,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+        self.host = "127.0.0.1"
+        self.port = self._read_port(timeout=30)
+        self.http_url = "http://127.0.0.1:%d/" % self.port
+        self.ws_url = "ws://127.0.0.1:%d/echo" % self.port
+
+    def _read_port(self, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            match = re.search(rb"Uvicorn running on http://127\.0\.0\.1:(\d+)", self.output())
+            if match:
+                return int(match.group(1))
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        output = self.stop()
+        raise RuntimeError("uvicorn did not start: %r" % output.decode(errors="replace"))
+
+
+@pytest.fixture(scope="module")
+def fastapi_server():
+    # uvicorn and FastAPI are not in the test extra: where they are absent the test skips,
+    # except under WSCODEC_REQUIRE_PEERS=1 (CI's "uvicorn" stage installs them and sets it).
+    for module in ("uvicorn", "fastapi"):
+        try:
+            __import__(module)
+        except ImportError as exc:
+            if os.environ.get("WSCODEC_REQUIRE_PEERS", "").strip() not in ("", "0"):
+                pytest.fail("%s is required here (WSCODEC_REQUIRE_PEERS=1): %s" % (module, exc))
+            pytest.skip("%s is not installed" % module)
+    server = UvicornFastAPIProcess()
+    try:
+        yield server
+    finally:
+        output = server.stop()
+        assert b"Traceback" not in output, output.decode(errors="replace")

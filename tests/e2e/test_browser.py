@@ -12,6 +12,7 @@ and is skipped elsewhere.
 """
 
 import os
+import re
 import shutil
 import tempfile
 
@@ -65,6 +66,22 @@ def browser(missing):
 
 
 def test_demo_page_round_trip(browser, echo_server):
+    check_demo_page(browser, echo_server)
+
+
+def test_fastapi_on_uvicorn_with_wscodec_protocol(browser, fastapi_server):
+    # The same page, served by examples/fastapi_app.py on uvicorn with wscodec's protocol
+    # class; its /echo endpoint is a FastAPI WebSocket route.  permessage-deflate is on
+    # (uvicorn's default), and the page checks that it was negotiated.
+    from wscodec import _select
+
+    check_demo_page(browser, fastapi_server)
+    banner = re.search(rb"\(wscodec \S+, (\w+) twin\)", fastapi_server.output())
+    assert banner, fastapi_server.output()
+    assert banner.group(1) == (b"python" if _select.NO_EXTENSIONS else b"c")
+
+
+def check_demo_page(browser, echo_server):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
