@@ -99,7 +99,8 @@ _ALIASES = {"zlib_ng": "zlib-ng", "isal_zlib": "isal"}
 #:
 #: - ``"speed"``: isal level 1 compresses 6-10x as fast for 1.08-1.12x the bytes; without isal,
 #:   zlib-ng level 2 (2-3x, 1.11x the bytes; zlib-ng's level 1 is 1.5x the bytes), else zlib 1.
-#: - ``"balanced"``: isal level 3 (2-5x, 1.06x), else zlib-ng level 4 (1.4-2x, 1.02-1.03x).
+#: - ``"balanced"``: zlib-ng level 4 (1.4-2x, 1.02-1.03x the bytes), else isal level 3 at
+#:   memLevel 5 (2-5x, 1.06x), else zlib's level 4.
 #: - ``"size"``: zlib's level 6, through zlib-ng when installed (1.1-2.3x, within 1%).
 #:
 #: memLevel 5 is websockets' choice too: at a 4 KiB window (12 bits) zlib's compressor then
@@ -107,7 +108,7 @@ _ALIASES = {"zlib_ng": "zlib-ng", "isal_zlib": "isal"}
 #: memLevel 1 hold 105 KiB (level 1) to 169 KiB (level 3) against 229-293 KiB at 5.
 COMPRESSION_PRESETS = {
     "speed": (("isal", 1, 1), ("zlib-ng", 2, 5), ("zlib", 1, 5)),
-    "balanced": (("isal", 3, 1), ("zlib-ng", 4, 5), ("zlib", 4, 5)),
+    "balanced": (("zlib-ng", 4, 5), ("isal", 3, 5), ("zlib", 4, 5)),
     "size": (("zlib-ng", 6, 5), ("zlib", 6, 5), ("isal", 3, 1)),
 }
 #: The encoders' default ``compression``.
