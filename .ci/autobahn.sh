@@ -9,8 +9,13 @@
 # a virtualenv cached outside the clone under ${XDG_CACHE_HOME:-$HOME/.cache}/wscodec-ci and
 # reused when present; when it is absent it is built (never skipped).  Without any Python 2.7
 # the kosoku runner (Python 3, the same case files) is used instead.
+# Then the compression sections once per deflate backend (isal, zlib-ng, the standard library's
+# zlib: wscodec installed with its fast-deflate extra, each forced with WSCODEC_DEFLATE_BACKEND),
+# compiled twin: the cases of sections 12 and 13 with their nine smaller message sizes
+# (12.?.? and 13.?.?: every parameter variant of section 13, 108 cases).
 #   WSCODEC_AUTOBAHN_RUNNER=wstest|kosoku   force a client
 #   WSCODEC_AUTOBAHN_CASES=12-13            the compression sections instead (a longer run)
+#   WSCODEC_AUTOBAHN_BACKEND_CASES=12-13    all of sections 12-13 per backend (default 12-13-small)
 set -euo pipefail
 shopt -s inherit_errexit   # a failing step inside $(...) fails the stage too
 STAGE_NAME=autobahn
@@ -102,7 +107,7 @@ log "fuzzing client: ${CLIENT[*]}"
 VENV=$CI_WORK/autobahn-venv
 rm -rf "$VENV"
 "$PY3" -m venv "$VENV"
-WSCODEC_REQUIRE_EXTENSIONS=1 "$VENV/bin/python" -m pip install -q "$ROOT"
+WSCODEC_REQUIRE_EXTENSIONS=1 "$VENV/bin/python" -m pip install -q "$ROOT[fast-deflate]"
 
 OUT=$CI_WORK/autobahn
 rc=0
@@ -112,4 +117,12 @@ log "sections $CASES, compiled twin"
 log "sections $CASES, pure twin"
 (cd / && WSCODEC_NO_EXTENSIONS=1 "$VENV/bin/python" "$ROOT/tests/e2e/autobahn_run.py" "${CLIENT[@]}" \
     --cases "$CASES" --twin python --outdir "$OUT/$CASES-python") || rc=1
+
+BACKEND_CASES=${WSCODEC_AUTOBAHN_BACKEND_CASES:-12-13-small}
+for backend in isal zlib-ng zlib; do
+    log "sections $BACKEND_CASES, compiled twin, deflate backend $backend"
+    (cd / && WSCODEC_DEFLATE_BACKEND=$backend "$VENV/bin/python" "$ROOT/tests/e2e/autobahn_run.py" "${CLIENT[@]}" \
+        --cases "$BACKEND_CASES" --twin c --deflate-backend "$backend" \
+        --outdir "$OUT/$BACKEND_CASES-$backend") || rc=1
+done
 exit $rc

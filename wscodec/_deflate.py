@@ -109,7 +109,7 @@ _ALIASES = {"zlib_ng": "zlib-ng", "isal_zlib": "isal"}
 COMPRESSION_PRESETS = {
     "speed": (("isal", 1, 1), ("zlib-ng", 2, 5), ("zlib", 1, 5)),
     "balanced": (("zlib-ng", 4, 5), ("isal", 3, 5), ("zlib", 4, 5)),
-    "size": (("zlib-ng", 6, 5), ("zlib", 6, 5), ("isal", 3, 1)),
+    "size": (("zlib-ng", 6, 5), ("zlib", 6, 5), ("isal", 3, 5)),
 }
 #: The encoders' default ``compression``.
 DEFAULT_COMPRESSION = "speed"

@@ -36,6 +36,10 @@ SELECTIONS = {
     # The compression sections one at a time, to run them side by side.
     "12": (["12.*"], 90),
     "13": (["13.*"], 126),
+    # Sections 12 and 13 with their 9 smaller messages sizes only (cases N.M.1 to N.M.9, every
+    # parameter variant of section 13): the compression cases that are quick enough to run
+    # once per deflate backend.
+    "12-13-small": (["12.?.?", "13.?.?"], 108),
 }
 SECTION_TITLES = {
     "1": "Framing",
@@ -158,6 +162,8 @@ def main(argv=None):
     )
     parser.add_argument("--markdown", help="also write the summary table to this file")
     parser.add_argument("--twin", choices=["c", "python"], help="fail unless the server runs this twin")
+    parser.add_argument("--deflate-backend", help="fail unless the server uses this deflate backend "
+                        "(set WSCODEC_DEFLATE_BACKEND for the server)")
     args = parser.parse_args(argv)
 
     patterns, expected_count = SELECTIONS[args.cases]
@@ -188,16 +194,19 @@ def main(argv=None):
             server_output = server_log.read().decode(errors="replace")
 
     runner = "wstest" if args.wstest else "kosoku"
-    banner = re.search(r"\(wscodec (\S+), (\w+) twin\)", server_output)
+    banner = re.search(r"\(wscodec (\S+), (\w+) twin, deflate (\S+)\)", server_output)
     twin = banner.group(2) if banner else "?"
+    backend = banner.group(3) if banner else "?"
     print(
-        "Autobahn|Testsuite (%s), sections %s, against examples/echo_server.py (%s twin): %.1f s"
-        % (runner, args.cases, twin, elapsed)
+        "Autobahn|Testsuite (%s), sections %s, against examples/echo_server.py (%s twin, deflate %s): %.1f s"
+        % (runner, args.cases, twin, backend, elapsed)
     )
     print("report: %s" % index_path)
     failures = [timed_out] if timed_out else []
     if args.twin and twin != args.twin:
         failures.append("the server ran the %s twin, expected %s" % (twin, args.twin))
+    if args.deflate_backend and backend != args.deflate_backend:
+        failures.append("the server used the %s deflate backend, expected %s" % (backend, args.deflate_backend))
     if crashed is not None:
         failures.append("the echo server exited during the run (status %d)" % crashed)
     if "Traceback" in server_output or "Exception in callback" in server_output:
