@@ -11,8 +11,9 @@
 # the kosoku runner (Python 3, the same case files) is used instead.
 # Then the compression sections once per deflate backend (isal, zlib-ng, the standard library's
 # zlib: wscodec installed with its fast-deflate extra, each forced with WSCODEC_DEFLATE_BACKEND),
-# compiled twin: the cases of sections 12 and 13 with their six smaller message sizes
-# (12.M.1-6 and 13.M.1-6, messages up to 8 KiB: every payload kind of section 12 and every parameter variant of section 13, 72 cases).
+# compiled twin: the cases of sections 12 and 13 at two message sizes, 16 B and 8 KiB (12.M.1,
+# 12.M.6, 13.M.1, 13.M.6: every payload kind of section 12 and every parameter variant of
+# section 13, 24 cases of 1000 messages each).
 #   WSCODEC_AUTOBAHN_RUNNER=wstest|kosoku   force a client
 #   WSCODEC_AUTOBAHN_CASES=12-13            the compression sections instead (a longer run)
 #   WSCODEC_AUTOBAHN_BACKEND_CASES=12-13    all of sections 12-13 per backend (default 12-13-small)
