@@ -11,8 +11,14 @@
 # a virtualenv cached outside the clone under ${XDG_CACHE_HOME:-$HOME/.cache}/wscodec-ci and
 # reused when present; when it is absent it is built (never skipped).  Without any Python 2.7
 # the kosoku runner (Python 3, the same case files) is used instead.
+# Then the compression sections once per deflate backend (isal, zlib-ng, the standard library's
+# zlib: wscodec installed with its fast-deflate extra, each forced with WSCODEC_DEFLATE_BACKEND),
+# compiled twin: the cases of sections 12 and 13 at two message sizes, 16 B and 8 KiB (12.M.1,
+# 12.M.6, 13.M.1, 13.M.6: every payload kind of section 12 and every parameter variant of
+# section 13, 24 cases of 1000 messages each).
 #   WSCODEC_AUTOBAHN_RUNNER=wstest|kosoku   force a client
 #   WSCODEC_AUTOBAHN_CASES=12-13            the compression sections instead (a longer run)
+#   WSCODEC_AUTOBAHN_BACKEND_CASES=12-13    all of sections 12-13 per backend (default 12-13-small)
 set -euo pipefail
 shopt -s inherit_errexit   # a failing step inside $(...) fails the stage too
 STAGE_NAME=autobahn
@@ -108,7 +114,7 @@ log "fuzzing client: ${CLIENT[*]}"
 VENV=$CI_WORK/autobahn-venv
 rm -rf "$VENV"
 "$PY3" -m venv "$VENV"
-"$VENV/bin/python" -m pip install -q "$(wheel_path)" "uvicorn==$UVICORN_VERSION" "starlette==$STARLETTE_VERSION"
+"$VENV/bin/python" -m pip install -q "$(wheel_path)[fast-deflate]" "uvicorn==$UVICORN_VERSION" "starlette==$STARLETTE_VERSION"
 
 OUT=$CI_WORK/autobahn
 rc=0
@@ -124,4 +130,15 @@ log "sections $CASES, uvicorn --ws wscodec.integrations.uvicorn:WSCodecProtocol,
 log "sections $CASES, uvicorn --ws wscodec.integrations.uvicorn:WSCodecProtocol, pure twin"
 (cd / && WSCODEC_NO_EXTENSIONS=1 "$VENV/bin/python" "$ROOT/tests/e2e/autobahn_run.py" "${CLIENT[@]}" \
     --cases "$CASES" --server uvicorn --twin python --outdir "$OUT/uvicorn-$CASES-python") || rc=1
+log "sections 12-13-small, uvicorn --ws wscodec.integrations.uvicorn:WSCodecProtocol, compiled twin"
+(cd / && "$VENV/bin/python" "$ROOT/tests/e2e/autobahn_run.py" "${CLIENT[@]}" --cases 12-13-small \
+    --server uvicorn --twin c --outdir "$OUT/uvicorn-12-13-small-c") || rc=1
+
+BACKEND_CASES=${WSCODEC_AUTOBAHN_BACKEND_CASES:-12-13-small}
+for backend in isal zlib-ng zlib; do
+    log "sections $BACKEND_CASES, compiled twin, deflate backend $backend"
+    (cd / && WSCODEC_DEFLATE_BACKEND=$backend "$VENV/bin/python" "$ROOT/tests/e2e/autobahn_run.py" "${CLIENT[@]}" \
+        --cases "$BACKEND_CASES" --twin c --deflate-backend "$backend" \
+        --outdir "$OUT/$BACKEND_CASES-$backend") || rc=1
+done
 exit $rc

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Stage "readme-tests": the README's test command, in the checkout, for the compiled twin
-# (the extension must compile) and again for the pure twin (WSCODEC_NO_EXTENSIONS=1).
+# (the extension must compile) and again for the pure twin (WSCODEC_NO_EXTENSIONS=1).  Without
+# the optional deflate backends (isal, zlib-ng): this is the run where only the standard
+# library's zlib is there (the wheel stage runs the suite with them).
 #   python3 -m venv .venv && . .venv/bin/activate && pip install -e ".[test]" && python -m pytest
 set -euo pipefail
 STAGE_NAME=readme-tests
@@ -24,6 +26,8 @@ export WSCODEC_REQUIRE_NEON_CHECK=1
 status=0
 log "compiled twin"
 WSCODEC_REQUIRE_EXTENSIONS=1 pip install -q -e ".[test]"
+python -c "import wscodec, sys; sys.exit(wscodec.DEFLATE_BACKEND != 'zlib')" ||
+    die "a deflate backend other than zlib is installed: this run is the one without them"
 python -m pytest || status=1
 
 log "pure twin (WSCODEC_NO_EXTENSIONS=1)"

@@ -18,7 +18,8 @@ decompression).  That is higher than wscodec's 1 MiB default on purpose: the Aut
 conformance suite's section 9 sends messages of up to 16 MiB.
 
 The server listens on 127.0.0.1 unless told otherwise; ``--port 0`` picks a free port.  Once
-listening it prints one line, ``listening on ws://HOST:PORT/ (wscodec VERSION, c|python twin)``,
+listening it prints one line, ``listening on ws://HOST:PORT/ (wscodec VERSION, c|python twin,
+deflate BACKEND)``,
 so a script can read the port.
 """
 
@@ -327,8 +328,8 @@ class EchoServer:
         server = await loop.create_server(lambda: EchoProtocol(self), host, port)
         bound = server.sockets[0].getsockname()
         print(
-            "listening on ws://%s:%d/ (wscodec %s, %s twin)"
-            % (bound[0], bound[1], wscodec.__version__, wscodec.IMPLEMENTATION),
+            "listening on ws://%s:%d/ (wscodec %s, %s twin, deflate %s)"
+            % (bound[0], bound[1], wscodec.__version__, wscodec.IMPLEMENTATION, wscodec.DEFLATE_BACKEND),
             flush=True,
         )
         stop = loop.create_future()

@@ -37,7 +37,8 @@ async def echo(websocket):
 
 @asynccontextmanager
 async def lifespan(app):
-    print("serving on uvicorn (wscodec %s, %s twin)" % (wscodec.__version__, wscodec.IMPLEMENTATION), flush=True)
+    print("serving on uvicorn (wscodec %s, %s twin, deflate %s)"
+          % (wscodec.__version__, wscodec.IMPLEMENTATION, wscodec.DEFLATE_BACKEND), flush=True)
     yield
 
 

@@ -24,7 +24,7 @@ class _CountingInflater:
 
     def __init__(self, counts, wbits):
         self._counts = counts
-        self._z = zlib.decompressobj(wbits)
+        self._z = counts.module.decompressobj(wbits)
 
     def decompress(self, data, max_length=0):
         counts = self._counts
@@ -53,18 +53,19 @@ class _CountingInflater:
 
 
 class CountingZlib:
-    """A deflate backend: stdlib zlib, with every decompressor counting into this object."""
+    """A deflate backend: ``module`` (stdlib zlib, or another backend with its API), with every
+    decompressor counting into this object."""
 
-    error = zlib.error
-
-    def __init__(self):
+    def __init__(self, module=zlib):
+        self.module = module
+        self.error = module.error
         self.calls = self.fed = self.produced = 0
 
     def reset(self):
         self.calls = self.fed = self.produced = 0
 
     def compressobj(self, *args):
-        return zlib.compressobj(*args)
+        return self.module.compressobj(*args)
 
     def decompressobj(self, wbits):
         return _CountingInflater(self, wbits)

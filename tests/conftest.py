@@ -9,7 +9,7 @@ twin is not expected to be built then); ``test_select.py`` checks which twin the
 import pytest
 
 from _twins import KINDS, Twin
-from wscodec import _select
+from wscodec import _deflate, _select
 
 
 def _params():
@@ -37,3 +37,13 @@ def c_twin():
 @pytest.fixture
 def py_twin():
     return Twin("python")
+
+
+@pytest.fixture
+def stdlib_zlib():
+    """The standard library's zlib as the deflate backend (for byte-exact expectations)."""
+    previous = _deflate.set_backend(_deflate.BACKEND_MODULES["zlib"])
+    try:
+        yield
+    finally:
+        _deflate.set_backend(previous)

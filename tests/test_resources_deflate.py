@@ -4,7 +4,8 @@ and memory held, as functions of the bytes received and of the limit.  Never tim
 The bounds are the ones SECURITY.md documents ("Resource bounds", "Compressed messages"):
 
 - inflater input: every byte handed to ``decompress()`` is counted through a counting backend
-  set at the deflate indirection point (``wscodec._deflate.set_backend``).  It stays within
+  set at the deflate indirection point (``wscodec._deflate.set_backend``), around each installed
+  backend (isal, zlib-ng, the standard library's zlib) in turn.  It stays within
   ``received + inflated / 16 + 4 per final fragment``: each received byte is handed over once,
   plus the four bytes RFC 7692 §7.2.2 appends to each message, plus at most one input slice
   (64 KiB) handed over again per MiB of output.  Handing the rest of a large payload over
@@ -35,9 +36,11 @@ MiB = 1 << 20
 PMD = PerMessageDeflate()
 TAIL = b"\x00\x00\xff\xff"
 
-@pytest.fixture
-def counts():
-    backend = CountingZlib()
+@pytest.fixture(params=_deflate.available())
+def counts(request):
+    """A counting backend around each installed deflate backend in turn: the bounds hold for
+    every one of them."""
+    backend = CountingZlib(_deflate.BACKEND_MODULES[request.param])
     previous = _deflate.set_backend(backend)
     try:
         yield backend

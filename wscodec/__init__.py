@@ -14,6 +14,7 @@ from ._select import messages as _messages
 from ._simd import level as _simd_level
 from ._events import BinaryMessage, Close, Ping, Pong, TextMessage
 from ._deflate_params import PerMessageDeflate
+from ._deflate import set_deflate_backend
 from .handshake import accept_key, generate_key
 
 apply_mask = _mask.apply_mask
@@ -30,9 +31,22 @@ MessageEncoder = _messages.MessageEncoder
 #: "neon" or "none"); ``WSCODEC_SIMD`` forces one (see ``wscodec._simd``).
 SIMD = _simd_level()
 
+
+def __getattr__(name):
+    # DEFLATE_BACKEND: the deflate backend in use ("isal", "zlib-ng" or "zlib"), read when asked
+    # so that it follows set_deflate_backend(); WSCODEC_DEFLATE_BACKEND forces one at import.
+    if name == "DEFLATE_BACKEND":
+        from ._deflate import backend_name
+
+        return backend_name()
+    raise AttributeError("module %r has no attribute %r" % (__name__, name))
+
+
 __all__ = [
     "IMPLEMENTATION",
     "SIMD",
+    "DEFLATE_BACKEND",
+    "set_deflate_backend",
     "__version__",
     "Opcode",
     "CloseCode",

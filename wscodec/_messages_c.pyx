@@ -37,6 +37,7 @@ from wscodec._messages_py import (
     INFLATE_SLICE,
     check_decoder_args,
     check_deflate,
+    check_encoder_args,
     frame_limit,
     inflate_window,
     new_compressor,
@@ -73,6 +74,9 @@ cdef object _BinaryMessage = BinaryMessage
 cdef object _Ping = Ping
 cdef object _Pong = Pong
 cdef object _Z_SYNC_FLUSH = _deflate.Z_SYNC_FLUSH
+cdef object _incompressible = _deflate.incompressible
+cdef Py_ssize_t _SKIP_MIN = _deflate.SKIP_MIN
+_DEFAULT_COMPRESSION = _deflate.DEFAULT_COMPRESSION
 cdef object _decompressobj = _deflate.decompressobj
 cdef bytes _TAIL = DEFLATE_TAIL
 cdef Py_ssize_t _CHUNK = INFLATE_CHUNK
@@ -772,6 +776,13 @@ cdef class MessageEncoder:
     §5.3, §10.3).  ``deflate`` is the negotiated :class:`PerMessageDeflate` (or ``None``);
     ``fragment_size=N`` splits data messages so that every fragment but the last carries
     exactly ``N`` payload bytes.
+
+    With ``deflate``, ``compression`` trades speed for size: ``"speed"`` (the default),
+    ``"balanced"``, ``"size"`` (zlib's level 6 output), or a zlib level 0-9; the deflate backend
+    follows from it (``wscodec._deflate.COMPRESSION_PRESETS``, docs/compression.md).
+    ``skip_incompressible=True`` (the default) sends a message of 1 KiB or more uncompressed when
+    compressing it does not pay (random or already compressed data; RFC 7692 §6 lets each
+    message choose); ``compress=False`` on ``text()``/``binary()`` skips one message.
     """
 
     cdef bint _client
@@ -780,19 +791,19 @@ cdef class MessageEncoder:
     cdef Py_ssize_t _size             # 0: no fragmentation
     cdef object _compressor
     cdef bint _compress_reset
+    cdef object _compression
+    cdef bint _skip
 
-    def __init__(self, *, client=False, deflate=None, fragment_size=None):
-        check_deflate(deflate)
-        if fragment_size is not None:
-            if isinstance(fragment_size, bool) or not isinstance(fragment_size, int):
-                raise TypeError("fragment_size must be an int or None, not %s" % type(fragment_size).__name__)
-            if fragment_size < 1:
-                raise ValueError("fragment_size must be >= 1, got %d" % fragment_size)
+    def __init__(self, *, client=False, deflate=None, fragment_size=None,
+                 compression=_DEFAULT_COMPRESSION, skip_incompressible=True):
+        check_encoder_args(deflate, fragment_size, compression, skip_incompressible)
         self._client = bool(client)
         self._deflate = deflate
         self._fragment_size = fragment_size
         self._size = 0 if fragment_size is None else min(fragment_size, PY_SSIZE_T_MAX)
         self._compressor = None
+        self._compression = compression
+        self._skip = skip_incompressible
         if deflate is not None:
             self._compress_reset = deflate.no_context_takeover(self._client)
 
@@ -807,6 +818,14 @@ cdef class MessageEncoder:
     @property
     def fragment_size(self):
         return self._fragment_size
+
+    @property
+    def compression(self):
+        return self._compression
+
+    @property
+    def skip_incompressible(self):
+        return self._skip
 
     def text(self, data, compress=True):
         """A text message (RFC 6455 §5.6); ``data`` is a ``str``, sent as UTF-8."""
@@ -851,17 +870,27 @@ cdef class MessageEncoder:
 
     cdef bytes _message(self, int opcode, bytes payload, object compress):
         cdef bint rsv1 = False
+        cdef bytes compressed
         if compress and self._deflate is not None:
-            payload = self._compress(payload)
-            rsv1 = True
+            compressed = self._compress(payload)
+            if compressed is not None:
+                payload = compressed
+                rsv1 = True
         return _frames_out(opcode, <const unsigned char *>PyBytes_AS_STRING(payload), PyBytes_GET_SIZE(payload),
                            self._size, self._client, rsv1)
 
     cdef bytes _compress(self, bytes payload):
-        cdef object z = self._compressor
+        """The compressed payload, or ``None`` to send this message uncompressed."""
+        cdef object z
         cdef bytes out
+        cdef bint skip = self._skip and PyBytes_GET_SIZE(payload) >= _SKIP_MIN
+        if skip and _incompressible(payload):
+            # RFC 7692 §6: a message may go uncompressed (RSV1 unset); the compressor has not
+            # seen it, so its window still matches the peer's.
+            return None
+        z = self._compressor
         if z is None:
-            z = self._compressor = new_compressor(self._deflate, self._client)
+            z = self._compressor = new_compressor(self._deflate, self._client, self._compression)
         # RFC 7692 §7.2.1: compress, flush to a byte boundary with an empty stored block,
         # and remove its 00 00 ff ff tail.
         out = z.compress(payload) + z.flush(_Z_SYNC_FLUSH)
@@ -870,4 +899,10 @@ cdef class MessageEncoder:
         if self._compress_reset:
             # RFC 7692 §7.1.1: no context takeover, every message starts with an empty window.
             self._compressor = None
+        if skip and PyBytes_GET_SIZE(out) >= PyBytes_GET_SIZE(payload):
+            # Compressing did not pay: send it uncompressed.  The compressor's window now holds
+            # a message the peer's will not, so the next message starts a new one (an empty
+            # window refers to nothing, which the peer's inflater reads whatever it holds).
+            self._compressor = None
+            return None
         return out

@@ -94,16 +94,24 @@ def inflate_window(deflate, client):
     return max(deflate.window_bits(not client), 9)
 
 
-def new_compressor(deflate, client):
-    """A raw-deflate compressor for what this side sends (RFC 7692 §7.1.2).
+def new_compressor(deflate, client, compression=_deflate.DEFAULT_COMPRESSION):
+    """A raw-deflate compressor for what this side sends (RFC 7692 §7.1.2), from the deflate
+    backend that honours the agreed window at ``compression`` (``_deflate.compressor_plan``:
+    an 8-bit window is compressed with 9 bits and Huffman coding only, which any window
+    decodes)."""
+    return _deflate.new_compressor(deflate.window_bits(client), compression)
 
-    zlib cannot compress with an 8-bit raw window; with 8 agreed we compress with 9 bits but
-    emit no back-references at all (Huffman coding only), which any window decodes.
-    """
-    bits = deflate.window_bits(client)
-    if bits == 8:
-        return _deflate.compressobj(-9, _deflate.Z_HUFFMAN_ONLY)
-    return _deflate.compressobj(-bits)
+
+def check_encoder_args(deflate, fragment_size, compression, skip_incompressible):
+    check_deflate(deflate)
+    if fragment_size is not None:
+        if isinstance(fragment_size, bool) or not isinstance(fragment_size, int):
+            raise TypeError("fragment_size must be an int or None, not %s" % type(fragment_size).__name__)
+        if fragment_size < 1:
+            raise ValueError("fragment_size must be >= 1, got %d" % fragment_size)
+    _deflate.check_compression(compression)
+    if not isinstance(skip_incompressible, bool):
+        raise TypeError("skip_incompressible must be a bool, not %s" % type(skip_incompressible).__name__)
 
 
 def _nbytes(data):
@@ -414,21 +422,26 @@ class MessageEncoder:
     §5.3, §10.3).  ``deflate`` is the negotiated :class:`PerMessageDeflate` (or ``None``);
     ``fragment_size=N`` splits data messages so that every fragment but the last carries
     exactly ``N`` payload bytes.
+
+    With ``deflate``, ``compression`` trades speed for size: ``"speed"`` (the default),
+    ``"balanced"``, ``"size"`` (zlib's level 6 output), or a zlib level 0-9; the deflate backend
+    follows from it (``wscodec._deflate.COMPRESSION_PRESETS``, docs/compression.md).
+    ``skip_incompressible=True`` (the default) sends a message of 1 KiB or more uncompressed when
+    compressing it does not pay (random or already compressed data; RFC 7692 §6 lets each
+    message choose); ``compress=False`` on ``text()``/``binary()`` skips one message.
     """
 
-    __slots__ = ("_client", "_deflate", "_fragment_size", "_compressor", "_compress_reset")
+    __slots__ = ("_client", "_deflate", "_fragment_size", "_compressor", "_compress_reset", "_compression", "_skip")
 
-    def __init__(self, *, client=False, deflate=None, fragment_size=None):
-        check_deflate(deflate)
-        if fragment_size is not None:
-            if isinstance(fragment_size, bool) or not isinstance(fragment_size, int):
-                raise TypeError("fragment_size must be an int or None, not %s" % type(fragment_size).__name__)
-            if fragment_size < 1:
-                raise ValueError("fragment_size must be >= 1, got %d" % fragment_size)
+    def __init__(self, *, client=False, deflate=None, fragment_size=None,
+                 compression=_deflate.DEFAULT_COMPRESSION, skip_incompressible=True):
+        check_encoder_args(deflate, fragment_size, compression, skip_incompressible)
         self._client = bool(client)
         self._deflate = deflate
         self._fragment_size = fragment_size
         self._compressor = None
+        self._compression = compression
+        self._skip = skip_incompressible
         if deflate is not None:
             self._compress_reset = deflate.no_context_takeover(self._client)
 
@@ -443,6 +456,14 @@ class MessageEncoder:
     @property
     def fragment_size(self):
         return self._fragment_size
+
+    @property
+    def compression(self):
+        return self._compression
+
+    @property
+    def skip_incompressible(self):
+        return self._skip
 
     def text(self, data, compress=True):
         """A text message (RFC 6455 §5.6); ``data`` is a ``str``, sent as UTF-8."""
@@ -469,8 +490,10 @@ class MessageEncoder:
     def _message(self, opcode, payload, compress):
         rsv1 = False
         if compress and self._deflate is not None:
-            payload = self._compress(payload)
-            rsv1 = True
+            compressed = self._compress(payload)
+            if compressed is not None:
+                payload = compressed
+                rsv1 = True
         size = self._fragment_size
         mask = self._client
         n = len(payload)
@@ -489,9 +512,15 @@ class MessageEncoder:
         return b"".join(frames)
 
     def _compress(self, payload):
+        """The compressed payload, or ``None`` to send this message uncompressed."""
+        skip = self._skip and len(payload) >= _deflate.SKIP_MIN
+        if skip and _deflate.incompressible(payload):
+            # RFC 7692 §6: a message may go uncompressed (RSV1 unset); the compressor has not
+            # seen it, so its window still matches the peer's.
+            return None
         z = self._compressor
         if z is None:
-            z = self._compressor = new_compressor(self._deflate, self._client)
+            z = self._compressor = new_compressor(self._deflate, self._client, self._compression)
         # RFC 7692 §7.2.1: compress, flush to a byte boundary with an empty stored block,
         # and remove its 00 00 ff ff tail.
         out = z.compress(payload) + z.flush(_deflate.Z_SYNC_FLUSH)
@@ -500,6 +529,12 @@ class MessageEncoder:
         if self._compress_reset:
             # RFC 7692 §7.1.1: no context takeover, every message starts with an empty window.
             self._compressor = None
+        if skip and len(out) >= len(payload):
+            # Compressing did not pay: send it uncompressed.  The compressor's window now holds
+            # a message the peer's will not, so the next message starts a new one (an empty
+            # window refers to nothing, which the peer's inflater reads whatever it holds).
+            self._compressor = None
+            return None
         return out
 
 

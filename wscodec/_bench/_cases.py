@@ -907,7 +907,15 @@ def _encode_cases():
 def all_cases():
     """Every case, in report order."""
     return (_mask_cases() + _utf8_cases() + _decode_cases() + _inflate_cases() + _encode_cases()
-            + _integration_cases())
+            + _deflate_echo_cases() + _integration_cases())
+
+
+def _deflate_echo_cases():
+    """permessage-deflate echo (compression presets and deflate backends), in
+    ``wscodec._bench._deflate_echo``."""
+    from ._deflate_echo import cases
+
+    return cases()
 
 
 def _integration_cases():
