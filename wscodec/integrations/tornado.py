@@ -8,6 +8,10 @@ result, ``ValueError`` for a key that is not 4 bytes).
 With tornado's compiled ``tornado.speedups`` loaded, wscodec's pure-Python twin is not
 installed over it (it is 5-55x slower); without it, tornado's ``_websocket_mask_python``
 is a per-byte loop some 100x slower than the pure twin, which is then installed.
+
+``WebSocketProtocol13._receive_frame`` is replaced too (below): each part of a frame is taken
+from the stream's read buffer when it is already there instead of one awaited
+``read_bytes`` per part, and a buffered payload is unmasked straight out of that buffer.
 """
 
 __all__ = ["patches", "implementation", "speedups"]
