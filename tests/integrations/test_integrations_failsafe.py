@@ -60,6 +60,12 @@ def fake_tornado(monkeypatch, version="6.6.1", renamed=False):
     setattr(util, "_websocket_mask_v2" if renamed else "_websocket_mask", python_mask)
     websocket = types.ModuleType("tornado.websocket")
     websocket._websocket_mask = python_mask
+
+    class WebSocketProtocol13:
+        async def _receive_frame(self):
+            raise AssertionError("not called")
+
+    websocket.WebSocketProtocol13 = WebSocketProtocol13
     top.util, top.websocket = util, websocket
     for module in (top, util, websocket):
         monkeypatch.setitem(sys.modules, module.__name__, module)

@@ -45,7 +45,7 @@ def test_patches_before_collection_and_reports(tmp_path):
     """, "--wscodec-install=tornado")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "wscodec: tornado patched: tornado.util._websocket_mask" in result.stdout
-    assert "wscodec: 2 names of tornado were wscodec's for the whole run" in result.stdout
+    assert "wscodec: 3 names of tornado were wscodec's for the whole run" in result.stdout
 
 
 def test_baseline_run_patches_nothing(tmp_path):
