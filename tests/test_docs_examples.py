@@ -195,6 +195,7 @@ def test_a_failing_example_fails(tmp_path):
 # the install line.  The test command is what CI's last stage runs.
 README_SHELL = {
     "pip install wscodec",
+    'pip install "wscodec[fast-deflate]"     # isal (ISA-L) and zlib-ng; otherwise stdlib zlib',
 }
 
 
