@@ -1,6 +1,7 @@
 """permessage-deflate (RFC 7692) in the message layer, against both twins."""
 
 import os
+import random
 import zlib
 
 import pytest
@@ -302,6 +303,26 @@ def test_incompressible_message_at_the_limit(impl):
     assert client_side(impl, max_message_size=len(data)).feed(wire) == [BinaryMessage(data)]
     wire = impl.messages.MessageEncoder(deflate=PMD).binary(data)
     assert frames_of(wire) == [(True, False, BINARY, data)]
+    assert client_side(impl, max_message_size=len(data)).feed(wire) == [BinaryMessage(data)]
+
+
+@pytest.mark.parametrize(
+    "mem_level, wbits, strategy",
+    [(5, 15, zlib.Z_DEFAULT_STRATEGY), (1, 15, zlib.Z_DEFAULT_STRATEGY), (5, 9, zlib.Z_FIXED),
+     (9, 9, zlib.Z_FIXED)],
+    ids=["memLevel5", "memLevel1", "fixed-codes-window9", "fixed-codes-memLevel9"],
+)
+def test_random_message_at_the_limit_from_any_compressor(impl, mem_level, wbits, strategy):
+    """A peer's compressor may grow random data by much more than stored blocks of 64 KiB do:
+    websockets compresses at memLevel 5 (blocks of 2 KiB: 0.25% more), memLevel 1 stores
+    128-byte blocks (4%), and fixed codes spend 9 bits on most bytes (5.5%).  A message of
+    exactly the limit still decodes (before, any growth past 1/1024 was refused with 1009)."""
+    data = random.Random(mem_level * 100 + wbits).randbytes(100_000)
+    z = zlib.compressobj(1, zlib.DEFLATED, -wbits, mem_level, strategy)
+    compressed = z.compress(data) + z.flush(zlib.Z_SYNC_FLUSH)
+    assert compressed.endswith(b"\x00\x00\xff\xff")
+    assert len(compressed) - 4 > len(data) + (len(data) >> 10) + 64  # past the old allowance
+    wire = raw_frame(BINARY, compressed[:-4], rsv1=True)
     assert client_side(impl, max_message_size=len(data)).feed(wire) == [BinaryMessage(data)]
 
 
