@@ -32,7 +32,7 @@ MessageEncoder = _messages.MessageEncoder
 SIMD = _simd_level()
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> "str | None":
     # DEFLATE_BACKEND: the deflate backend in use ("isal", "zlib-ng" or "zlib"), read when asked
     # so that it follows set_deflate_backend(); WSCODEC_DEFLATE_BACKEND forces one at import.
     if name == "DEFLATE_BACKEND":

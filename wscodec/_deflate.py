@@ -28,6 +28,7 @@ to the inflater).  The backend is looked up once per stream (not per message or 
 the indirection costs nothing on the per-frame path.
 """
 
+from typing import Optional
 import importlib
 import os
 import zlib as _zlib
@@ -187,13 +188,13 @@ def backend():
     return _backend
 
 
-def backend_name():
+def backend_name() -> "Optional[str]":
     """Name of the backend in use (``"isal"``, ``"zlib-ng"``, ``"zlib"``), ``None`` for a module
     handed to :func:`set_backend`."""
     return _name
 
 
-def set_deflate_backend(name=None):
+def set_deflate_backend(name: "Optional[str]" = None) -> "Optional[str]":
     """Use the backend ``name`` (``"isal"``, ``"zlib-ng"`` or ``"zlib"``) for every stream created
     from now on, or the fastest installed with ``None``; returns the previous name.
 

@@ -112,6 +112,11 @@ client = MessageEncoder(client=True, deflate=agreement, fragment_size=None)
 assert_type(client.client, bool)
 assert_type(client.deflate, Optional[PerMessageDeflate])
 assert_type(client.fragment_size, Optional[int])
+sized = MessageEncoder(deflate=agreement, compression="size", skip_incompressible=False)
+assert_type(sized.skip_incompressible, bool)
+assert sized.compression == "size" and MessageEncoder(compression=6).compression == 6
+assert_type(wscodec.DEFLATE_BACKEND, Optional[str])
+assert_type(wscodec.set_deflate_backend(None), Optional[str])
 sent = b"".join([
     client.text("héllo"),
     client.binary(b"\x00\x01", compress=False),
