@@ -204,6 +204,22 @@ mkdir -p "$HYPERCORN_TESTS"
 cp -R "$SRC/hypercorn-0.18.0/tests" "$SRC/hypercorn-0.18.0/pyproject.toml" "$HYPERCORN_TESTS/"
 LABEL=hypercorn EXTRA_PATH="" suite wsproto "$HYPERCORN_TESTS" -q -o addopts="" --strict-markers tests
 
+# daphne: it runs autobahn's WebSocket protocol under Twisted, whose maskers and UTF-8
+# validator install("autobahn") replaces; its WebSocket tests (a daphne server process per
+# test, real frames over TCP), from a copy of tests/ so that the installed daphne is the one
+# imported.  tests/integrations/daphne_startup.py gives its test servers 30 s instead of 2 s
+# to start (a loaded machine can take longer to import Twisted).  Deselected: the two
+# hypothesis tests of the handshake's HTTP bits (path, query string, headers into the
+# scope), whose 2-second deadline per example covers starting a server process and fails
+# on a loaded machine without wscodec as with it; they test no frame.
+DAPHNE_TESTS=$SRC/daphne-tests
+mkdir -p "$DAPHNE_TESTS"
+cp -R "$SRC/daphne-4.2.3/tests" "$DAPHNE_TESTS/"
+LABEL=daphne EXTRA_PATH="$DAPHNE_TESTS/tests" suite autobahn "$DAPHNE_TESTS" -q \
+    -p daphne_startup tests/test_websocket.py \
+    --deselect tests/test_websocket.py::TestWebsocket::test_http_bits \
+    --deselect tests/test_websocket.py::TestWebsocket::test_root_path
+
 if [ ${#failures[@]} -ne 0 ]; then
     die "failed: ${failures[*]}"
 fi
