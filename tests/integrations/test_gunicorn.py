@@ -10,6 +10,7 @@ disconnect code) must be identical, as must the close code and reason gunicorn r
 import asyncio
 import logging
 import struct
+import warnings
 
 import pytest
 from _peers import allow_pure_twin, require
@@ -166,6 +167,8 @@ CASES = {
     "non-minimal-64": [frame(0x2, b"hello" * 30, length_form=127)],
     "length-msb": [bytes([0x82, 0xFF]) + struct.pack("!Q", 1 << 63) + KEY],
     "interleaved": [frame(0x1, b"he", fin=False), frame(0x1, b"llo")],
+    "interleaved-binary": [frame(0x1, b"he", fin=False), frame(0x2, b"llo")],
+    "interleaved-binaries": [frame(0x2, b"he", fin=False), frame(0x2, b"llo")],
     "stray-continuation": [frame(0x0, b"x")],
     "fragmented-control": [frame(0x9, b"x", fin=False)],
     "long-control": [frame(0x9, b"x" * 126)],
@@ -284,8 +287,12 @@ def test_a_changed_gunicorn_is_not_patched(monkeypatch):
 
     monkeypatch.setattr(ws.WebSocketProtocol, "__init__", init)
     monkeypatch.setattr(integration, "_built", {})
-    with pytest.warns(integrations.IntegrationWarning, match="_wanted"):
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
         assert "gunicorn" not in integrations.install()
+    said = [str(w.message) for w in record if "gunicorn not installed" in str(w.message)]
+    assert len(said) == 1 and "_wanted" in said[0], said
+    assert all(issubclass(w.category, integrations.IntegrationWarning) for w in record)
     with pytest.raises(AttributeError, match="_wanted"):
         integrations.install("gunicorn")
     assert "_read_frame" in ws.WebSocketProtocol.__dict__
