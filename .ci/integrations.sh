@@ -36,7 +36,8 @@ BASELINE=${WSCODEC_INTEGRATIONS_BASELINE:-0}
 # release series wscodec.integrations.TESTED lists for it).
 WEBSOCKETS_PINNED=17.4
 WEBSOCKETS_OLDEST=13.1
-PEERS=(wsproto==1.3.2 websocket-client==1.9.2 tornado==6.6.1 autobahn==26.10.2 aiohttp==3.14.5)
+PEERS=(wsproto==1.3.2 websocket-client==1.9.2 tornado==6.6.1 autobahn==26.10.2 aiohttp==3.14.5
+       gunicorn==27.0.1 hypercorn==0.18.0 daphne==4.2.3)
 # What aiohttp's WebSocket tests need beyond pytest (the versions of its requirements/test.txt):
 # pytest-mock and freezegun are imported by its tests, pytest-timeout reads its `timeout`
 # option and coverage is named by one of its warning filters; isal and zlib-ng are its
@@ -44,6 +45,15 @@ PEERS=(wsproto==1.3.2 websocket-client==1.9.2 tornado==6.6.1 autobahn==26.10.2 a
 # without them.
 AIOHTTP_TEST_DEPS=(pytest-mock==3.15.1 freezegun==1.5.5 pytest-timeout==2.4.0 coverage==7.14.1
                    isal==1.8.0 zlib-ng==1.0.0)
+# What the servers' WebSocket tests need (gunicorn, hypercorn, daphne), installed after the
+# libraries' suites ran (pytest-asyncio is a plugin every later pytest run loads): their
+# asyncio tests run under pytest-asyncio, hypercorn's also under trio (pytest-trio) with
+# httpx, hypothesis and mock.  h2 4.3.0: hypercorn's HTTP/2 WebSocket tests drive an
+# extended CONNECT through h2's client, which h2 4.4 refuses ("Ordinary CONNECT MUST NOT
+# include :scheme or :path"), without wscodec as with it; 4.3.0 is the oldest hypercorn
+# 0.18.0 allows.
+SERVER_TEST_DEPS=(pytest-asyncio==1.5.0 pytest-trio==0.8.0 trio==0.35.0 httpx==0.29.0
+                  mock==5.2.0 h2==4.3.0)
 
 if [ "${WSCODEC_INTEGRATIONS_REUSE_VENV:-0}" = 1 ] && [ -x "$VENV/bin/python" ]; then
     log "reusing $VENV (WSCODEC_INTEGRATIONS_REUSE_VENV=1)"
@@ -77,21 +87,22 @@ for peer in "${PEERS[@]}"; do
 done
 
 failures=()
-# suite NAME DIR [pytest args...]: the library's pytest suite, with wscodec, in DIR.
+# [LABEL=...] suite NAME DIR [pytest args...]: a pytest suite in DIR with install(NAME)
+# (LABEL names it in the log when it is not NAME's own, such as a server built on NAME).
 suite() {
-    local name=$1 dir=$2
+    local name=$1 dir=$2 label=${LABEL:-$1}
     shift 2
     if [ "$BASELINE" = 1 ]; then
-        log "$name: own suite WITHOUT wscodec (baseline)"
+        log "$label: own suite WITHOUT wscodec (baseline)"
         (cd "$dir" && PYTHONPATH="$PLUGIN_DIR${EXTRA_PATH:+:$EXTRA_PATH}" \
             python -m pytest -p no:cacheprovider --rootdir="$dir" -p wscodec_pytest_plugin \
             --wscodec-install=none "$@") || true
     fi
-    log "$name: own suite with wscodec installed"
+    log "$label: own suite with wscodec installed"
     if ! (cd "$dir" && PYTHONPATH="$PLUGIN_DIR${EXTRA_PATH:+:$EXTRA_PATH}" \
             python -m pytest -p no:cacheprovider --rootdir="$dir" -p wscodec_pytest_plugin \
             --wscodec-install="$name" "$@"); then
-        failures+=("$name")
+        failures+=("$label")
     fi
 }
 
@@ -166,6 +177,49 @@ if ! (cd "$TORNADO" && PYTHONPATH="$TORNADO" python "$PLUGIN_DIR/run_with_wscode
         tornado.test.runtests tornado.test.websocket_test tornado.test.util_test); then
     failures+=("tornado")
 fi
+
+# The servers (ASGI): their WebSocket test suites with wscodec installed.
+log "server test dependencies"
+python -m pip install -q "${SERVER_TEST_DEPS[@]}"
+
+# gunicorn: the ASGI worker's WebSocket tests (protocol, frames, handshake, close codes,
+# back-pressure) and the ASGI protocol, scope and worker tests that create WebSocket
+# connections, with install("gunicorn").  Its addopts need pytest-cov and only add coverage:
+# they are dropped.  Eight handshake tests skip without gunicorn's optional gunicorn_h1c
+# parser (an HTTP parser, not WebSocket code), with wscodec as without.  Nothing is
+# deselected.
+GUNICORN=$SRC/gunicorn-27.0.1
+EXTRA_PATH="" suite gunicorn "$GUNICORN" -q -o addopts="" \
+    tests/test_asgi_websocket_enhanced.py tests/test_asgi_websocket_handshake.py \
+    tests/test_asgi_websocket_protocol.py tests/test_asgi_protocol_compat.py \
+    tests/test_asgi_http_scope.py tests/test_asgi_request_build.py \
+    tests/test_asgi_response_headers.py tests/test_asgi_worker.py
+
+# hypercorn: it runs wsproto's Connection, whose FrameProtocol install("wsproto") replaces;
+# its whole suite (WebSocket stream, HTTP/1 and HTTP/2 WebSocket sanity tests under asyncio
+# and trio, the rest of the server), from a copy of tests/ and pyproject.toml so that the
+# installed hypercorn is the one imported.  Its addopts need pytest-cov for one option:
+# replaced by the one that selects tests (strict markers).  Nothing is deselected.
+HYPERCORN_TESTS=$SRC/hypercorn-tests
+mkdir -p "$HYPERCORN_TESTS"
+cp -R "$SRC/hypercorn-0.18.0/tests" "$SRC/hypercorn-0.18.0/pyproject.toml" "$HYPERCORN_TESTS/"
+LABEL=hypercorn EXTRA_PATH="" suite wsproto "$HYPERCORN_TESTS" -q -o addopts="" --strict-markers tests
+
+# daphne: it runs autobahn's WebSocket protocol under Twisted, whose maskers and UTF-8
+# validator install("autobahn") replaces; its WebSocket tests (a daphne server process per
+# test, real frames over TCP), from a copy of tests/ so that the installed daphne is the one
+# imported.  tests/integrations/daphne_startup.py gives its test servers 30 s instead of 2 s
+# to start (a loaded machine can take longer to import Twisted).  Deselected: the two
+# hypothesis tests of the handshake's HTTP bits (path, query string, headers into the
+# scope), whose 2-second deadline per example covers starting a server process and fails
+# on a loaded machine without wscodec as with it; they test no frame.
+DAPHNE_TESTS=$SRC/daphne-tests
+mkdir -p "$DAPHNE_TESTS"
+cp -R "$SRC/daphne-4.2.3/tests" "$DAPHNE_TESTS/"
+LABEL=daphne EXTRA_PATH="$DAPHNE_TESTS/tests" suite autobahn "$DAPHNE_TESTS" -q \
+    -p daphne_startup tests/test_websocket.py \
+    --deselect tests/test_websocket.py::TestWebsocket::test_http_bits \
+    --deselect tests/test_websocket.py::TestWebsocket::test_root_path
 
 if [ ${#failures[@]} -ne 0 ]; then
     die "failed: ${failures[*]}"

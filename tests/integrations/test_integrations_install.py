@@ -46,8 +46,8 @@ def clean(monkeypatch):
 def test_peers_under_test_are_importable():
     # With the `integrations` extra every library is installed; a missing one would silently
     # shrink the parametrized tests below.
-    require("wsproto", "websockets", "websocket", "tornado", "autobahn", "aiohttp")
-    expected = {"websockets", "websocket_client", "tornado", "autobahn"}
+    require("wsproto", "websockets", "websocket", "tornado", "autobahn", "aiohttp", "gunicorn")
+    expected = {"websockets", "websocket_client", "tornado", "autobahn", "gunicorn"}
     if not _select.NO_EXTENSIONS:
         # Only the compiled FrameProtocol replaces wsproto's (its pure twin is wsproto's own),
         # and only the compiled reader replaces aiohttp's (likewise).

@@ -64,7 +64,8 @@ pytest's ``filterwarnings = ignore::wscodec.integrations.IntegrationWarning``):
 installed: the versions pinned in the ``integrations`` extra (each library's own test suite
 where its sdist ships one, and wscodec's integration tests), and websockets 13.1, the oldest
 the ``test`` extra allows (wscodec's websockets tests).  Tested: wsproto 1.3.x, websockets
-13.x and 17.x, websocket-client 1.9.x, tornado 6.6.x, autobahn 26.10.x, aiohttp 3.14.x.
+13.x and 17.x, websocket-client 1.9.x, tornado 6.6.x, autobahn 26.10.x, aiohttp 3.14.x,
+gunicorn 27.0.x.
 """
 
 import importlib
@@ -84,7 +85,8 @@ __all__ = [
 ]
 
 #: Names accepted by ``install()``, in the order ``install()`` tries them.
-SUPPORTED = ("wsproto", "websockets", "websocket_client", "tornado", "autobahn", "aiohttp")
+SUPPORTED = ("wsproto", "websockets", "websocket_client", "tornado", "autobahn", "aiohttp",
+             "gunicorn")
 
 #: name -> the host versions wscodec is tested with, as ``(first, last)`` release prefixes,
 #: both included: ``((13,), (13,))`` is every 13.x, ``((1, 3), (1, 3))`` every 1.3.x.
@@ -97,6 +99,7 @@ TESTED = {
     "tornado": (((6, 6), (6, 6)),),
     "autobahn": (((26, 10), (26, 10)),),
     "aiohttp": (((3, 14), (3, 14)),),
+    "gunicorn": (((27, 0), (27, 0)),),
 }
 
 
