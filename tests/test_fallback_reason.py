@@ -14,9 +14,12 @@ from pathlib import Path
 
 import pytest
 
+import wscodec
 from wscodec import _select
 
-ROOT = Path(__file__).resolve().parent.parent
+# The directory holding the wscodec under test (the checkout, or site-packages when the suite
+# runs against an installed wheel): the cases copy that package and put this on sys.path.
+ROOT = Path(wscodec.__file__).resolve().parent.parent
 
 pytestmark = pytest.mark.skipif(platform.python_implementation() != "CPython",
                                 reason="elsewhere the pure twins are the only ones")

@@ -32,6 +32,11 @@ MessageEncoder = _messages.MessageEncoder
 SIMD = _simd_level()
 
 
+#: The deflate backend in use ("isal", "zlib-ng" or "zlib"); read through ``__getattr__`` below
+#: so that it follows ``set_deflate_backend()`` (declared here for type checkers).
+DEFLATE_BACKEND: "str | None"
+
+
 def __getattr__(name: str) -> "str | None":
     # DEFLATE_BACKEND: the deflate backend in use ("isal", "zlib-ng" or "zlib"), read when asked
     # so that it follows set_deflate_backend(); WSCODEC_DEFLATE_BACKEND forces one at import.

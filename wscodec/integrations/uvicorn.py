@@ -70,7 +70,7 @@ DEFLATE_WISHES = (
 )
 
 
-def implementation():
+def implementation() -> str:
     """``"c"`` or ``"python"``: which twin the protocol's hot path runs on."""
     return _select.IMPLEMENTATIONS["uvicorn"]
 

@@ -31,14 +31,15 @@ def main(argv=None):
 
     if args.cpu is not None:
         os.sched_setaffinity(0, {args.cpu})
-    installed = []
     if args.wscodec:
-        # Before the host library builds anything: install() patches classes and modules,
-        # and only connections created afterwards use the replacements.
+        # Before the host library builds anything: install() patches the libraries already
+        # imported and, through its import hook, each one the server imports later; only
+        # connections created afterwards use the replacements.
         import wscodec.integrations
 
-        installed = wscodec.integrations.install()
+        wscodec.integrations.install()
     import wscodec
+    import wscodec.integrations
 
     from ._servers import SERVERS
 
@@ -58,6 +59,8 @@ def main(argv=None):
         loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     loop.run_until_complete(entry.start(sock))
+    # What is patched now that the server has imported its library.
+    installed = wscodec.integrations.installed() if args.wscodec else []
     info = {"pid": os.getpid(), "installed": installed, "implementation": wscodec.IMPLEMENTATION,
             "loop": type(loop).__module__}
     sys.stdout.write("READY %d %s\n" % (port, json.dumps(info)))
