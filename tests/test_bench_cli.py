@@ -59,8 +59,10 @@ def test_quick_run_prints_table_and_writes_json_and_markdown(tmp_path):
     # Every timed peer row says how many times faster (or slower) wscodec is.
     websockets_row = next(line for line in lines[title:]
                           if line.strip().startswith("websockets speedups.apply_mask"))
-    assert websockets_row.split()[-1] in ("faster", "slower")
-    assert websockets_row.split()[-2].endswith("×")
+    if "n/a: websockets installed without its C speedups" not in websockets_row:
+        # (websockets has no C speedups on some interpreters: free-threaded CPython 3.13.)
+        assert websockets_row.split()[-1] in ("faster", "slower")
+        assert websockets_row.split()[-2].endswith("×")
     # The short summary comes first, per library; the per-case table after the cases.
     gains = lines.index(next(line for line in lines if line.startswith("What installing wscodec")))
     assert gains < title
