@@ -46,9 +46,19 @@ def missing():
     return _missing
 
 
-class EchoServerProcess:
-    """``examples/echo_server.py --port 0``; its output goes to a file (a pipe nobody reads
-    could fill up and stall the server)."""
+class ServerProcess:
+    """A server command run on a free port of 127.0.0.1; its output goes to a file (a pipe
+    nobody reads could fill up and stall the server).  Subclasses name the command, the line
+    that announces the port, and the WebSocket path."""
+
+    #: What the server prints once it listens; group 1 is the port.
+    ready = None
+    path = "/"
+    what = "server"
+    start_timeout = 20
+
+    def command(self, *args):
+        raise NotImplementedError
 
     def __init__(self, *args):
         env = dict(os.environ)
@@ -56,16 +66,16 @@ class EchoServerProcess:
         env["PYTHONUNBUFFERED"] = "1"
         self.log = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
-            [sys.executable, ECHO_SERVER, "--host", "127.0.0.1", "--port", "0", *args],
+            self.command(*args),
             stdin=subprocess.DEVNULL,
             stdout=self.log,
             stderr=subprocess.STDOUT,
             env=env,
         )
         self.host = "127.0.0.1"
-        self.port = self._read_port(timeout=20)
+        self.port = self._read_port(timeout=self.start_timeout)
         self.http_url = "http://127.0.0.1:%d/" % self.port
-        self.ws_url = "ws://127.0.0.1:%d/" % self.port
+        self.ws_url = "ws://127.0.0.1:%d%s" % (self.port, self.path)
 
     def output(self):
         self.log.seek(0)
@@ -74,14 +84,14 @@ class EchoServerProcess:
     def _read_port(self, timeout):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            match = re.search(rb"listening on ws://127\.0\.0\.1:(\d+)/", self.output())
+            match = re.search(self.ready, self.output())
             if match:
                 return int(match.group(1))
             if self.proc.poll() is not None:
                 break
             time.sleep(0.05)
         output = self.stop()
-        raise RuntimeError("echo server did not start: %r" % output.decode(errors="replace"))
+        raise RuntimeError("%s did not start: %r" % (self.what, output.decode(errors="replace")))
 
     def stop(self):
         """Stop the server (SIGTERM, as a user's Ctrl-C would) and return what it printed."""
@@ -95,6 +105,16 @@ class EchoServerProcess:
         output = self.output()
         self.log.close()
         return output
+
+
+class EchoServerProcess(ServerProcess):
+    """``examples/echo_server.py --port 0`` with extra command-line arguments."""
+
+    ready = rb"listening on ws://127\.0\.0\.1:(\d+)/"
+    what = "echo server"
+
+    def command(self, *args):
+        return [sys.executable, ECHO_SERVER, "--host", "127.0.0.1", "--port", "0", *args]
 
 
 @pytest.fixture
@@ -114,40 +134,23 @@ def echo_server():
         assert b"Traceback" not in output, output.decode(errors="replace")
 
 
-class UvicornFastAPIProcess(EchoServerProcess):
+class UvicornFastAPIProcess(ServerProcess):
     """``uvicorn fastapi_app:app --app-dir examples --ws
     wscodec.integrations.uvicorn:WSCodecProtocol`` (examples/fastapi_app.py), the one-flag
     command of the example's docstring, on a free port."""
 
-    def __init__(self):
-        env = dict(os.environ)
-        env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
-        env["PYTHONUNBUFFERED"] = "1"
-        self.log = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "fastapi_app:app", "--app-dir", os.path.join(ROOT, "examples"),
-             "--ws", "wscodec.integrations.uvicorn:WSCodecProtocol", "--host", "127.0.0.1", "--port", "0"],
-            stdin=subprocess.DEVNULL,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-        self.host = "127.0.0.1"
-        self.port = self._read_port(timeout=30)
-        self.http_url = "http://127.0.0.1:%d/" % self.port
-        self.ws_url = "ws://127.0.0.1:%d/echo" % self.port
+    ready = rb"Uvicorn running on http://127\.0\.0\.1:(\d+)"
+    path = "/echo"
+    what = "uvicorn"
+    start_timeout = 30
 
-    def _read_port(self, timeout):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            match = re.search(rb"Uvicorn running on http://127\.0\.0\.1:(\d+)", self.output())
-            if match:
-                return int(match.group(1))
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.05)
-        output = self.stop()
-        raise RuntimeError("uvicorn did not start: %r" % output.decode(errors="replace"))
+    def command(self):
+        return [
+            sys.executable, "-m", "uvicorn", "fastapi_app:app",
+            "--app-dir", os.path.join(ROOT, "examples"),
+            "--ws", "wscodec.integrations.uvicorn:WSCodecProtocol",
+            "--host", "127.0.0.1", "--port", "0",
+        ]
 
 
 @pytest.fixture(scope="module")
